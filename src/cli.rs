@@ -1,0 +1,250 @@
+//! The command line: clap types and the thin glue that runs each command and prints its
+//! results. The only module that writes to stdout or stderr.
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{self, Loaded};
+use crate::error::{ConfigDiagnostic, Error, Result, Severity};
+use crate::render::env::RuntimeInputs;
+use crate::render::Renderer;
+use crate::secrets::StoreOutcome;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  error (configuration, secrets store, I/O or rendering)
+  2  usage error (bad arguments, unknown profile)";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "logto-deploy",
+    version,
+    about = "Render docker-compose, .env and more for Logto from one logto.toml",
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    /// The configuration file; `profiles/`, `deploy/` and `.logto-secrets/` live beside it.
+    #[arg(
+        long,
+        short = 'c',
+        global = true,
+        default_value = "logto.toml",
+        value_name = "FILE"
+    )]
+    pub config: PathBuf,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render every output of a profile (secrets are generated on its first render).
+    Render(RenderArgs),
+    /// Check the configuration without writing anything (every profile when none is named).
+    Validate(ValidateArgs),
+    /// Print the JSON Schema of logto.toml.
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// Overlay `profiles/NAME.toml` on the base file.
+    #[arg(long, short = 'p', value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Output directory (default `deploy/<profile>`, or `deploy/base`).
+    #[arg(long, short = 'o', value_name = "DIR", conflicts_with = "stdout")]
+    pub out: Option<PathBuf>,
+    /// Print every file to stdout (with `==== path ====` headers) instead of writing.
+    #[arg(long)]
+    pub stdout: bool,
+    /// Override built-in templates file by file from this directory.
+    #[arg(long, value_name = "DIR")]
+    pub templates: Option<PathBuf>,
+    /// Directory of the secrets store (default `.logto-secrets` beside the config).
+    #[arg(long, value_name = "DIR")]
+    pub secrets_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// Validate only this profile (default: the base file and every profile).
+    #[arg(long, short = 'p', value_name = "NAME")]
+    pub profile: Option<String>,
+}
+
+/// Parse arguments, run, print, and map the result to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(code) => code,
+        Err(e) => {
+            report_error(&e);
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(cli: &Cli) -> Result<ExitCode> {
+    match &cli.command {
+        Command::Schema => {
+            print!("{}", config::schema::schema_json());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Validate(args) => validate(&cli.config, args),
+        Command::Render(args) => render(&cli.config, args),
+    }
+}
+
+fn validate(config_path: &Path, args: &ValidateArgs) -> Result<ExitCode> {
+    let profiles: Vec<Option<String>> = match &args.profile {
+        Some(p) => vec![Some(p.clone())],
+        None => std::iter::once(None)
+            .chain(
+                config::available_profiles(config_path)
+                    .into_iter()
+                    .map(Some),
+            )
+            .collect(),
+    };
+    let mut failed = false;
+    if args.profile.is_none() {
+        // A broken base breaks every profile: report it once.
+        if let Err(e) = config::load(config_path, None) {
+            match e {
+                Error::Config(diags) => {
+                    print_diagnostics(&diags);
+                    let n = diags
+                        .iter()
+                        .filter(|d| d.severity == Severity::Error)
+                        .count();
+                    eprintln!(
+                        "error: `{}` has {n} error(s); profiles were not checked",
+                        config_path.display()
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+                e => return Err(e),
+            }
+        }
+    }
+    for profile in profiles {
+        let name = profile.as_deref().unwrap_or("base");
+        match config::load(config_path, profile.as_deref()) {
+            Ok(loaded) => {
+                print_diagnostics(&loaded.warnings);
+                println!("ok: {name} ({})", loaded.config.source);
+            }
+            Err(Error::Config(diags)) => {
+                print_diagnostics(&diags);
+                let n = diags
+                    .iter()
+                    .filter(|d| d.severity == Severity::Error)
+                    .count();
+                eprintln!("error: profile `{name}` has {n} error(s)");
+                failed = true;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn render(config_path: &Path, args: &RenderArgs) -> Result<ExitCode> {
+    let Loaded { config, warnings } = config::load(config_path, args.profile.as_deref())?;
+    print_diagnostics(&warnings);
+    let renderer = Renderer::new(args.templates.as_deref())?;
+    let inputs = RuntimeInputs::from_env(&config, |n| std::env::var(n).ok())?;
+    let out_dir = args
+        .out
+        .clone()
+        .unwrap_or_else(|| crate::default_out_dir(config_path, &config));
+    let secrets_dir = args
+        .secrets_dir
+        .clone()
+        .unwrap_or_else(|| crate::default_secrets_dir(config_path));
+    let profile = config.profile_name().to_string();
+    let mut progress = |alg: &str| {
+        // RSA-4096 takes seconds: say what is happening.
+        eprintln!("generating secrets for profile `{profile}` (signing key: {alg})...");
+    };
+    let rendered = crate::render_profile(
+        &config,
+        &secrets_dir,
+        Some(&out_dir),
+        &inputs,
+        &renderer,
+        &mut progress,
+    )?;
+    for w in &rendered.opened.warnings {
+        eprintln!("warning: {w}");
+    }
+    rendered.opened.commit()?;
+    if rendered.opened.outcome == StoreOutcome::Created {
+        eprintln!(
+            "generated new secrets for profile `{}` in `{}`: back this file up, it is never regenerated",
+            config.profile_name(),
+            rendered.opened.path.display()
+        );
+    }
+    if args.stdout {
+        print!("{}", rendered.outputs.concatenated());
+        return Ok(ExitCode::SUCCESS);
+    }
+    rendered.outputs.write(&out_dir)?;
+    eprintln!(
+        "wrote {} files to `{}`",
+        rendered.outputs.files.len(),
+        out_dir.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn handler() -> miette::GraphicalReportHandler {
+    let theme = if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::none()
+    };
+    miette::GraphicalReportHandler::new_themed(theme).with_context_lines(1)
+}
+
+/// Diagnostics exactly as users see them (also used by snapshot tests, without colour).
+pub fn format_diagnostics(
+    diags: &[ConfigDiagnostic],
+    handler: &miette::GraphicalReportHandler,
+) -> String {
+    let mut out = String::new();
+    for d in diags {
+        let _ = handler.render_report(&mut out, d);
+    }
+    out
+}
+
+/// The plain handler used for snapshots.
+pub fn plain_handler() -> miette::GraphicalReportHandler {
+    miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::none()).with_context_lines(1)
+}
+
+fn print_diagnostics(diags: &[ConfigDiagnostic]) {
+    if !diags.is_empty() {
+        eprint!("{}", format_diagnostics(diags, &handler()));
+    }
+}
+
+fn report_error(e: &Error) {
+    if let Error::Config(diags) = e {
+        print_diagnostics(diags);
+    }
+    eprintln!("error: {e}");
+    if let Some(help) = e.help() {
+        eprintln!("help: {help}");
+    }
+}

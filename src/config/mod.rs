@@ -1,0 +1,209 @@
+//! The configuration pipeline: read → parse with spans → schema check per file → merge the
+//! profile → resolve. Input: the path of `logto.toml` and an optional profile name.
+//! Output: a validated `Config` with its warnings, or every problem found, located.
+
+pub mod merge;
+pub mod model;
+pub mod raw;
+pub mod resolve;
+pub mod schema;
+pub mod source;
+pub mod types;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::{ConfigDiagnostic, Error, Result, Severity, SourceFile};
+pub use model::Config;
+
+/// A config that passed every check, with the warnings found on the way.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub warnings: Vec<ConfigDiagnostic>,
+}
+
+/// The directory holding `profiles/`, secrets and default outputs: the config file's folder.
+pub fn project_dir(config_path: &Path) -> PathBuf {
+    match config_path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    }
+}
+
+/// Profile names found in `profiles/*.toml`, sorted.
+pub fn available_profiles(config_path: &Path) -> Vec<String> {
+    let dir = project_dir(config_path).join("profiles");
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let stem = name.strip_suffix(".toml")?;
+            check_profile_name(stem).ok()?;
+            Some(stem.to_string())
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Profile names become file and directory names: keep them boring.
+pub fn check_profile_name(name: &str) -> std::result::Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if !ok {
+        return Err(format!(
+            "`{name}` is not a profile name (lower-case letters, digits, `-` and `_`)"
+        ));
+    }
+    if name == "base" {
+        return Err("`base` is reserved for rendering without a profile".into());
+    }
+    Ok(())
+}
+
+fn read(path: &Path) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+fn display(path: &Path) -> String {
+    let s = path.display().to_string();
+    s.strip_prefix("./").map(str::to_string).unwrap_or(s)
+}
+
+/// Parse and schema-check one file; problems are appended to `diags`. Returns the parsed
+/// file unless its TOML syntax is broken (schema errors do not stop later checks).
+fn parse_file(
+    path: &Path,
+    index: usize,
+    diags: &mut Vec<ConfigDiagnostic>,
+) -> Result<Option<source::ParsedFile>> {
+    let text = read(path)?;
+    let file = SourceFile::new(display(path), text);
+    match source::parse(file, index) {
+        Ok(parsed) => {
+            diags.extend(schema::check(&parsed));
+            Ok(Some(parsed))
+        }
+        Err(errs) => {
+            diags.extend(errs);
+            Ok(None)
+        }
+    }
+}
+
+/// True when `pointer` is `ancestor` or lies under it.
+fn is_under(pointer: &str, ancestor: &str) -> bool {
+    pointer == ancestor || pointer.starts_with(&format!("{ancestor}/"))
+}
+
+/// Remove every value the schema check rejected from one file's tree.
+fn prune(mut file: source::ParsedFile, diags: &[ConfigDiagnostic]) -> source::ParsedFile {
+    for d in diags {
+        let mine = d.file.as_ref().is_some_and(|f| f.name == file.source.name);
+        if !mine || d.pointer.is_empty() {
+            continue;
+        }
+        let (parent, key) = d.pointer.rsplit_once('/').unwrap_or(("", &d.pointer));
+        let key = key.replace("~1", "/").replace("~0", "~");
+        if let Some(serde_json::Value::Object(map)) = file.json.pointer_mut(parent) {
+            map.shift_remove(&key);
+        }
+    }
+    file
+}
+
+/// Load, merge and resolve. Returns `Error::Config` with all errors (and warnings) found.
+pub fn load(config_path: &Path, profile: Option<&str>) -> Result<Loaded> {
+    let profile_path = match profile {
+        Some(name) => {
+            check_profile_name(name).map_err(|m| Error::usage(m, None))?;
+            let path = project_dir(config_path)
+                .join("profiles")
+                .join(format!("{name}.toml"));
+            if !path.is_file() {
+                let available = available_profiles(config_path);
+                let help = if available.is_empty() {
+                    format!("create `{}`, or render without --profile", display(&path))
+                } else {
+                    format!("available profiles: {}", available.join(", "))
+                };
+                return Err(Error::usage(
+                    format!(
+                        "unknown profile `{name}`: `{}` does not exist",
+                        display(&path)
+                    ),
+                    Some(help),
+                ));
+            }
+            Some(path)
+        }
+        None => None,
+    };
+    let mut diags = Vec::new();
+    let base = parse_file(config_path, 0, &mut diags)?;
+    let overlay = match &profile_path {
+        Some(p) => parse_file(p, 1, &mut diags)?,
+        None => None,
+    };
+    let (Some(base), true) = (base, profile_path.is_none() || overlay.is_some()) else {
+        return Err(Error::Config(diags));
+    };
+    let schema_ok = diags.is_empty();
+    // Drop what the schema rejected, so the cross-field checks can still run on the rest
+    // and every problem is reported in one go.
+    let rejected: Vec<String> = diags.iter().map(|d| d.pointer.clone()).collect();
+    let (base, overlay) = (prune(base, &diags), overlay.map(|o| prune(o, &diags)));
+    let (json, locator) = merge::merge(base, overlay);
+    let raw: raw::RawConfig = match serde_json::from_value(json) {
+        Ok(r) => r,
+        Err(_) if !schema_ok => return Err(Error::Config(diags)),
+        Err(e) => {
+            // The schema accepted what serde rejects: our bug, but still say where.
+            diags.push(locator.diag(
+                Severity::Error,
+                "",
+                format!("internal: schema and model disagree: {e}"),
+                "here",
+                Some("please report this".into()),
+            ));
+            return Err(Error::Config(diags));
+        }
+    };
+    // Banners name files relative to the project, so output does not depend on where the
+    // repository is checked out.
+    let file_name = config_path
+        .file_name()
+        .map_or_else(|| "logto.toml".into(), |n| n.to_string_lossy().to_string());
+    let source = match profile {
+        Some(p) => format!("{file_name} + profiles/{p}.toml"),
+        None => file_name,
+    };
+    let (config, found) = resolve::resolve(&raw, &locator, profile, source);
+    // One message per place: a value the schema check already rejected is not reported again.
+    for d in found {
+        let dup = diags.iter().any(|e| {
+            e.span == d.span && e.file.as_ref().map(|f| &f.name) == d.file.as_ref().map(|f| &f.name)
+        });
+        let related =
+            |r: &String| !r.is_empty() && (is_under(&d.pointer, r) || is_under(r, &d.pointer));
+        if !dup && !rejected.iter().any(related) {
+            diags.push(d);
+        }
+    }
+    match config {
+        Some(config) if schema_ok => Ok(Loaded {
+            config,
+            warnings: diags,
+        }),
+        _ => Err(Error::Config(diags)),
+    }
+}

@@ -1,0 +1,170 @@
+//! Stage 1 types: the shape of one `logto.toml` or `profiles/<name>.toml` file as written.
+//!
+//! Every field is optional so a profile overlay can say only what differs; defaults are
+//! applied once, in `resolve`. These types are also the source of the JSON Schema
+//! (`logto-deploy schema`), so their doc comments are what editors show.
+
+use indexmap::IndexMap;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// A `logto.toml` file or a profile overlay.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+#[schemars(title = "logto-deploy configuration")]
+pub struct RawConfig {
+    /// Editors' `$schema` hint; ignored by logto-deploy.
+    #[serde(rename = "$schema")]
+    pub schema: Option<String>,
+    /// The Logto application itself.
+    pub logto: Option<RawLogto>,
+    /// The Admin Console.
+    pub admin: Option<RawAdmin>,
+    /// Let Node serve HTTPS itself (HTTPS_CERT_PATH / HTTPS_KEY_PATH).
+    pub https: Option<RawHttps>,
+    /// PostgreSQL: bundled (compose) or external.
+    pub database: Option<RawDatabase>,
+    /// Optional Redis central cache (REDIS_URL).
+    pub redis: Option<RawRedis>,
+    /// How generated secrets are made.
+    pub secrets: Option<RawSecrets>,
+    /// docker-compose output settings.
+    pub compose: Option<RawCompose>,
+    /// Extra environment variables passed to Logto, by name (`NAME = "value"`).
+    pub env: Option<IndexMap<String, String>>,
+}
+
+/// The Logto application.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawLogto {
+    /// Image repository without tag (default `ghcr.io/logto-io/logto`).
+    pub image: Option<String>,
+    /// Pinned Logto version `X.Y.Z` (default `1.43.0`).
+    pub version: Option<String>,
+    /// Optional image digest `sha256:<64 hex>`, pinning the image by content.
+    pub digest: Option<String>,
+    /// Public origin of the default tenant (ENDPOINT), e.g. `https://auth.example.com`.
+    pub endpoint: Option<String>,
+    /// Main listener port (PORT, default 3001).
+    #[schemars(range(min = 1))]
+    pub port: Option<u16>,
+    /// Trust X-Forwarded-* headers (TRUST_PROXY_HEADER). Required behind a TLS-terminating proxy;
+    /// defaults to true when an endpoint is https and Node does not serve HTTPS itself.
+    pub trust_proxy_header: Option<bool>,
+    /// Seconds a rotated-out signing key keeps verifying (PRIVATE_KEY_ROTATION_GRACE_PERIOD, 1.39+).
+    pub private_key_rotation_grace_period: Option<u32>,
+    /// Disable the OIDC provider's SSRF protection (1.42+). Off by default.
+    pub oidc_ssrf_protection_disabled: Option<bool>,
+    /// CASE_SENSITIVE_USERNAME (deprecated since 1.41); unset leaves Logto's default (true).
+    pub case_sensitive_username: Option<bool>,
+    /// Path of a CA bundle inside the container (NODE_EXTRA_CA_CERTS), e.g. for a private database CA.
+    pub extra_ca_certs: Option<String>,
+}
+
+/// The Admin Console.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawAdmin {
+    /// Serve the Admin Console at all (default true). False sets ADMIN_DISABLE_LOCALHOST and no ADMIN_ENDPOINT.
+    pub enabled: Option<bool>,
+    /// Public origin of the Admin Console (ADMIN_ENDPOINT); must differ from `logto.endpoint`.
+    pub endpoint: Option<String>,
+    /// Admin listener port (ADMIN_PORT, default 3002).
+    #[schemars(range(min = 1))]
+    pub port: Option<u16>,
+}
+
+/// Node serves HTTPS itself on both ports.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawHttps {
+    /// Certificate path inside the container (HTTPS_CERT_PATH).
+    pub cert_path: Option<String>,
+    /// Private key path inside the container (HTTPS_KEY_PATH).
+    pub key_path: Option<String>,
+}
+
+/// Where the database lives: `bundled` (a Postgres container managed by the generated
+/// compose file) or `external` (a database you run; give `url`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum DatabaseMode {
+    Bundled,
+    External,
+}
+
+/// PostgreSQL settings.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawDatabase {
+    /// `bundled` (default) or `external`.
+    pub mode: Option<DatabaseMode>,
+    /// Bundled: Postgres image with a pinned tag (default `postgres:17.6-alpine`).
+    pub postgres_image: Option<String>,
+    /// Bundled: database name (default `logto`). Letters, digits, `_`, `-`; at most 50.
+    pub name: Option<String>,
+    /// Bundled: superuser name (default `postgres`).
+    pub user: Option<String>,
+    /// External: `postgres://user@host:port/database`, without a password.
+    pub url: Option<String>,
+    /// External: name of an environment variable that holds the password at render time.
+    pub password_env: Option<String>,
+    /// DATABASE_POOL_SIZE per pool (default 20; about 3 pools per replica).
+    #[schemars(range(min = 1, max = 1000))]
+    pub pool_size: Option<u32>,
+    /// DATABASE_CONNECTION_TIMEOUT in milliseconds (default 5000).
+    pub connection_timeout_ms: Option<u32>,
+    /// DATABASE_STATEMENT_TIMEOUT in milliseconds (default 60000).
+    pub statement_timeout_ms: Option<u32>,
+    /// Disable the statement timeout (needed behind PgBouncer / RDS Proxy; Logto 1.36+).
+    pub disable_statement_timeout: Option<bool>,
+}
+
+/// Redis central cache.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawRedis {
+    /// `redis://[user@]host[:port][/db][?query]` or `rediss://…`, without a password.
+    pub url: Option<String>,
+    /// Name of an environment variable that holds the Redis password at render time.
+    pub password_env: Option<String>,
+}
+
+/// Signing key algorithm: `rsa` (RS256, accepted by every relying party) or `ec` (ES256/ES384).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum KeyType {
+    Rsa,
+    Ec,
+}
+
+/// How secrets are generated on the first render of a profile.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawSecrets {
+    /// OIDC signing key type: `rsa` (default) or `ec`.
+    pub signing_key_type: Option<KeyType>,
+    /// RSA key size: 2048, 3072 or 4096 (default 4096, as Logto's own rotation makes them).
+    #[schemars(extend("enum" = [2048, 3072, 4096]))]
+    pub rsa_bits: Option<u32>,
+    /// EC curve: `p-256` or `p-384` (default `p-384`).
+    #[schemars(extend("enum" = ["p-256", "p-384"]))]
+    pub ec_curve: Option<String>,
+    /// Number of cookie keys generated at first render (default 1).
+    #[schemars(range(min = 1, max = 10))]
+    pub cookie_keys: Option<u32>,
+}
+
+/// docker-compose output.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawCompose {
+    /// Host address the Logto port is published on (default `127.0.0.1`; put a proxy in front).
+    pub publish_address: Option<String>,
+    /// Host address the admin port is published on (default `127.0.0.1`).
+    pub admin_publish_address: Option<String>,
+    /// Restart policy of long-running services (default `unless-stopped`).
+    #[schemars(extend("enum" = ["no", "always", "on-failure", "unless-stopped"]))]
+    pub restart: Option<String>,
+}

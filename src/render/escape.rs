@@ -1,0 +1,154 @@
+//! Escaping per output dialect, used by the template formatter so that no value from
+//! `logto.toml` can break the file it lands in.
+//!
+//! - YAML (Kubernetes): values are emitted as JSON, which is valid YAML (minijinja's own
+//!   JSON auto-escape).
+//! - compose YAML: JSON as above, plus `$` doubled, because compose interpolates `$`.
+//! - dotenv: quoting that the npm `dotenv` package (read by Logto's CLI), compose's env-file
+//!   parser and python-dotenv all read back to the same value.
+
+use indexmap::IndexMap;
+
+/// Characters that never need quoting in a dotenv value.
+fn plain(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "_./:@%+,=-".contains(c)
+}
+
+/// Can `value` be written to a `.env` so that every parser reads it back exactly?
+pub fn dotenv_representable(value: &str) -> Result<(), String> {
+    dotenv_quote(value).map(|_| ())
+}
+
+/// Quote a value for a `.env` line.
+///
+/// - plain values stay bare;
+/// - multi-line values (PEM keys) go in double quotes with `\n`, which npm dotenv expands
+///   only inside double quotes; they must not hold `"`, `\` or `$`;
+/// - other values go in single quotes (literal everywhere), or in double quotes when they
+///   contain `'` and nothing that double quotes would alter.
+pub fn dotenv_quote(value: &str) -> Result<String, String> {
+    if value.chars().any(|c| c.is_control() && c != '\n') {
+        return Err("contains a control character".into());
+    }
+    let risky_in_double = |c: char| c == '"' || c == '\\' || c == '$' || c == '`';
+    if value.contains('\n') {
+        if value.chars().any(risky_in_double) {
+            return Err("a multi-line value cannot contain `\"`, `\\`, `$` or a backtick".into());
+        }
+        return Ok(format!("\"{}\"", value.replace('\n', "\\n")));
+    }
+    if !value.is_empty() && value.chars().all(plain) {
+        return Ok(value.to_string());
+    }
+    if !value.contains('\'') {
+        return Ok(format!("'{value}'"));
+    }
+    if value.chars().any(risky_in_double) {
+        return Err("a value containing `'` cannot also contain `\"`, `\\`, `$` or a backtick: no .env quoting keeps it intact for every reader".into());
+    }
+    Ok(format!("\"{value}\""))
+}
+
+/// Read a `.env` the way npm `dotenv` (v16/v17) does, for the lines logto-deploy writes.
+/// Used to prove, after rendering, that every value reads back exactly.
+pub fn dotenv_parse(text: &str) -> Result<IndexMap<String, String>, String> {
+    let mut out = IndexMap::new();
+    for (n, line) in text.lines().enumerate() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let (name, raw) = line
+            .split_once('=')
+            .ok_or_else(|| format!("line {}: no `=`", n + 1))?;
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.' || c == '-')
+        {
+            return Err(format!("line {}: `{name}` is not a variable name", n + 1));
+        }
+        let raw = raw.trim();
+        let value = if let Some(inner) = raw.strip_prefix('"') {
+            let inner = inner
+                .strip_suffix('"')
+                .ok_or_else(|| format!("line {}: unterminated double quote", n + 1))?;
+            inner.replace("\\n", "\n").replace("\\r", "\r")
+        } else if let Some(inner) = raw.strip_prefix('\'') {
+            inner
+                .strip_suffix('\'')
+                .ok_or_else(|| format!("line {}: unterminated single quote", n + 1))?
+                .to_string()
+        } else {
+            raw.split('#').next().unwrap_or("").trim().to_string()
+        };
+        out.insert(name.to_string(), value);
+    }
+    Ok(out)
+}
+
+/// A string as a JSON string literal (valid YAML double-quoted scalar).
+pub fn json_string(value: &str) -> String {
+    serde_json::to_string(value).expect("strings serialize")
+}
+
+/// A string for compose YAML: JSON string with `$` doubled.
+pub fn compose_string(value: &str) -> String {
+    json_string(value).replace('$', "$$")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(v: &str) {
+        let q = dotenv_quote(v).unwrap();
+        let parsed = dotenv_parse(&format!("X={q}\n")).unwrap();
+        assert_eq!(parsed["X"], v, "quoted as {q}");
+    }
+
+    #[test]
+    fn values_round_trip() {
+        for v in [
+            "plain",
+            "",
+            "with space",
+            "hash # inside",
+            "#leading",
+            "dollar $HOME ${X}",
+            "double \" quote",
+            "back\\slash",
+            "it's",
+            "  padded  ",
+            "a=b,c",
+            "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n",
+            "ünïcödé\u{200b}",
+        ] {
+            roundtrip(v);
+        }
+    }
+
+    #[test]
+    fn unrepresentable_values_are_refused() {
+        assert!(dotenv_quote("it's $x").is_err());
+        assert!(dotenv_quote("it's \"x\"").is_err());
+        assert!(dotenv_quote("a\nb$").is_err());
+        assert!(dotenv_quote("tab\there").is_err());
+    }
+
+    #[test]
+    fn plain_values_stay_bare() {
+        assert_eq!(
+            dotenv_quote("https://a.example.com").unwrap(),
+            "https://a.example.com"
+        );
+        assert_eq!(dotenv_quote("x y").unwrap(), "'x y'");
+        assert_eq!(dotenv_quote("").unwrap(), "''");
+    }
+
+    #[test]
+    fn compose_doubles_dollars() {
+        assert_eq!(compose_string("a$b"), "\"a$$b\"");
+        assert_eq!(compose_string("q\"\n"), "\"q\\\"\\n\"");
+    }
+}

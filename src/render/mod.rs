@@ -1,0 +1,296 @@
+//! Stage 6: render every output through minijinja.
+//!
+//! Input: the resolved `Config`, the secrets `Store` and render-time inputs. Output: an
+//! ordered set of files (`Outputs`), linted before anything is written. Templates are
+//! embedded in the binary and can be overridden file by file from a folder.
+
+pub mod context;
+pub mod env;
+pub mod escape;
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::outputs::{OutputFile, Outputs};
+use crate::secrets::Store;
+use env::RuntimeInputs;
+
+pub const COMPOSE: &str = "compose/docker-compose.yml.j2";
+pub const DOTENV: &str = "env/logto.env.j2";
+
+/// Every template logto-deploy uses, embedded at build time.
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        COMPOSE,
+        include_str!("../../templates/compose/docker-compose.yml.j2"),
+    ),
+    (DOTENV, include_str!("../../templates/env/logto.env.j2")),
+];
+
+/// Escaping is chosen by the template's file name, never by the template author.
+fn auto_escape_for(name: &str) -> AutoEscape {
+    let base = name.strip_suffix(".j2").unwrap_or(name);
+    if base.ends_with(".env") {
+        AutoEscape::Custom("dotenv")
+    } else if name.starts_with("compose/") && (base.ends_with(".yml") || base.ends_with(".yaml")) {
+        AutoEscape::Custom("compose")
+    } else if base.ends_with(".yml") || base.ends_with(".yaml") {
+        AutoEscape::Custom("yaml")
+    } else if base.ends_with(".json") {
+        AutoEscape::Json
+    } else {
+        AutoEscape::None
+    }
+}
+
+fn format_value(
+    out: &mut minijinja::Output,
+    state: &minijinja::State,
+    value: &Value,
+) -> std::result::Result<(), minijinja::Error> {
+    let bad = |m: String| minijinja::Error::new(minijinja::ErrorKind::InvalidOperation, m);
+    match state.auto_escape() {
+        AutoEscape::Custom(dialect) if !value.is_safe() => {
+            let text = match dialect {
+                "dotenv" => {
+                    let s = value
+                        .as_str()
+                        .map(str::to_string)
+                        .unwrap_or_else(|| value.to_string());
+                    escape::dotenv_quote(&s)
+                        .map_err(|m| bad(format!("cannot write {s:?} to a .env file: {m}")))?
+                }
+                "compose" => yaml_flow(value).map_err(bad)?.replace('$', "$$"),
+                "yaml" => yaml_flow(value).map_err(bad)?,
+                other => return Err(bad(format!("unknown dialect `{other}`"))),
+            };
+            out.write_str(&text).map_err(|_| bad("write failed".into()))
+        }
+        AutoEscape::Custom(_) => out
+            .write_str(value.as_str().unwrap_or_default())
+            .map_err(|_| bad("write failed".into())),
+        _ => minijinja::escape_formatter(out, state, value),
+    }
+}
+
+/// A value as a YAML flow node written in JSON syntax (valid YAML), with `, ` between
+/// sequence items for readability. Strings are always quoted, so `yes`, `0123` or `1e3`
+/// stay strings.
+fn yaml_flow(value: &Value) -> std::result::Result<String, String> {
+    if value.kind() == minijinja::value::ValueKind::Seq {
+        let items = value
+            .try_iter()
+            .map_err(|e| e.to_string())?
+            .map(|v| yaml_flow(&v))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        return Ok(format!("[{}]", items.join(", ")));
+    }
+    serde_json::to_string(value).map_err(|e| format!("cannot write a value as YAML: {e}"))
+}
+
+/// `{{ text|comment }}`: each line prefixed with `# `, control characters replaced, safe.
+fn comment_filter(text: &str) -> Value {
+    let clean: String = text
+        .chars()
+        .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
+        .collect();
+    let mut out = String::new();
+    for (i, line) in clean.lines().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        let _ = write!(out, "# {line}");
+    }
+    Value::from_safe_string(out)
+}
+
+/// The template environment, built once per process.
+pub struct Renderer {
+    env: Environment<'static>,
+    overridden: BTreeSet<String>,
+}
+
+impl Renderer {
+    /// Embedded templates, with overrides from `dir` where it has a file of the same name.
+    pub fn new(overrides: Option<&Path>) -> Result<Renderer> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_keep_trailing_newline(true);
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.set_auto_escape_callback(auto_escape_for);
+        env.set_formatter(format_value);
+        env.add_filter("comment", comment_filter);
+        let mut overridden = BTreeSet::new();
+        if let Some(dir) = overrides {
+            check_override_dir(dir)?;
+        }
+        for (name, builtin) in TEMPLATES {
+            let user = overrides.map(|d| d.join(name)).filter(|p| p.is_file());
+            let (source, is_user) = match &user {
+                Some(p) => (
+                    std::fs::read_to_string(p).map_err(|source| Error::Read {
+                        path: p.clone(),
+                        source,
+                    })?,
+                    true,
+                ),
+                None => (builtin.to_string(), false),
+            };
+            if is_user {
+                overridden.insert(name.to_string());
+            }
+            env.add_template_owned(name.to_string(), source)
+                .map_err(|e| template_error(name, &e, is_user))?;
+        }
+        Ok(Renderer { env, overridden })
+    }
+
+    pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<String> {
+        let user = self.overridden.contains(name);
+        let t = self
+            .env
+            .get_template(name)
+            .map_err(|e| template_error(name, &e, user))?;
+        t.render(ctx).map_err(|e| template_error(name, &e, user))
+    }
+}
+
+fn template_error(name: &str, e: &minijinja::Error, user: bool) -> Error {
+    let mut message = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let _ = write!(message, ": {s}");
+        source = s.source();
+    }
+    Error::Template {
+        name: name.into(),
+        message,
+        builtin: !user,
+    }
+}
+
+/// Every file in an override folder must be a template we use: a typo would otherwise
+/// silently fall back to the built-in template.
+fn check_override_dir(dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(Error::usage(
+            format!("--templates `{}` is not a directory", dir.display()),
+            None,
+        ));
+    }
+    let known: BTreeSet<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
+    for (rel, p) in crate::outputs::files_under(dir)? {
+        if !known.contains(rel.as_str()) {
+            let list = known.iter().copied().collect::<Vec<_>>().join(", ");
+            return Err(Error::usage(
+                format!("`{}` is not a template logto-deploy uses", p.display()),
+                Some(format!("override one of: {list}")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Render every output of a profile and lint it.
+pub fn render_all(
+    config: &Config,
+    store: &Store,
+    inputs: &RuntimeInputs,
+    renderer: &Renderer,
+) -> Result<Outputs> {
+    let logto_env = env::logto_env(config, store, inputs);
+    let postgres_env = env::postgres_env(config, store);
+    let mut outputs = Outputs::default();
+
+    let dotenv_ctx = context::dotenv(config, &logto_env, &postgres_env);
+    let dotenv = renderer.render(DOTENV, &dotenv_ctx)?;
+    lint_dotenv(&dotenv, logto_env.iter().chain(&postgres_env))?;
+    outputs.insert(
+        ".env",
+        OutputFile {
+            contents: dotenv,
+            secret: true,
+        },
+    );
+
+    let compose = renderer.render(COMPOSE, context::compose(config))?;
+    outputs.insert(
+        "docker-compose.yml",
+        OutputFile {
+            contents: compose,
+            secret: false,
+        },
+    );
+
+    outputs.lint()?;
+    Ok(outputs)
+}
+
+/// The `.env` must read back to exactly the values we meant, with nothing extra.
+fn lint_dotenv<'a>(text: &str, expected: impl Iterator<Item = &'a env::EnvVar>) -> Result<()> {
+    let parsed = escape::dotenv_parse(text).map_err(|message| Error::Lint {
+        path: ".env".into(),
+        message,
+    })?;
+    let mut count = 0;
+    for v in expected {
+        count += 1;
+        match parsed.get(&v.name) {
+            Some(got) if *got == v.value => {}
+            Some(_) => {
+                return Err(Error::Lint {
+                    path: ".env".into(),
+                    message: format!("`{}` does not read back as written", v.name),
+                })
+            }
+            None => {
+                return Err(Error::Lint {
+                    path: ".env".into(),
+                    message: format!("`{}` is missing", v.name),
+                })
+            }
+        }
+    }
+    if parsed.len() != count {
+        return Err(Error::Lint {
+            path: ".env".into(),
+            message: format!("{} variables written, {} expected", parsed.len(), count),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_template_name_resolves_and_compiles() {
+        let r = Renderer::new(None).unwrap();
+        for (name, _) in TEMPLATES {
+            assert!(r.env.get_template(name).is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn escaping_follows_the_file_name() {
+        assert_eq!(auto_escape_for(DOTENV), AutoEscape::Custom("dotenv"));
+        assert_eq!(auto_escape_for(COMPOSE), AutoEscape::Custom("compose"));
+        assert_eq!(
+            auto_escape_for("kubernetes/deployment.yaml.j2"),
+            AutoEscape::Custom("yaml")
+        );
+    }
+
+    #[test]
+    fn comment_filter_neutralises_newlines() {
+        assert_eq!(comment_filter("a\nb\rc").as_str().unwrap(), "# a\n# b?c");
+    }
+}

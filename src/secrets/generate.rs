@@ -1,0 +1,170 @@
+//! Secret generation: OIDC signing keys (PKCS#8 PEM), cookie keys, the vault KEK and the
+//! bundled Postgres password. Input: the wanted algorithm and a cryptographic RNG (the OS
+//! RNG in production, a seeded one in tests). Output: strings ready for the store.
+
+use base64::Engine;
+use rand_core::CryptoRngCore;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+
+use crate::config::model::KeyAlgorithm;
+
+const ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+const LOWER_ALNUM: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// Uniform random string over `alphabet` (rejection sampling, no modulo bias).
+pub fn random_string(rng: &mut impl CryptoRngCore, alphabet: &[u8], len: usize) -> String {
+    let limit = 256 - (256 % alphabet.len());
+    let mut out = String::with_capacity(len);
+    while out.len() < len {
+        let mut b = [0u8; 1];
+        rng.fill_bytes(&mut b);
+        if (b[0] as usize) < limit {
+            out.push(alphabet[b[0] as usize % alphabet.len()] as char);
+        }
+    }
+    out
+}
+
+/// A key id in Logto's own style (21 lower-case letters and digits).
+pub fn key_id(rng: &mut impl CryptoRngCore) -> String {
+    random_string(rng, LOWER_ALNUM, 21)
+}
+
+/// A cookie key in Logto's own style (32 letters and digits).
+pub fn cookie_key(rng: &mut impl CryptoRngCore) -> String {
+    random_string(rng, ALNUM, 32)
+}
+
+/// A database password: 32 letters and digits (about 190 bits), safe in every dialect.
+pub fn password(rng: &mut impl CryptoRngCore) -> String {
+    random_string(rng, ALNUM, 32)
+}
+
+/// SECRET_VAULT_KEK: standard base64 of exactly 32 random bytes.
+pub fn vault_kek(rng: &mut impl CryptoRngCore) -> String {
+    let mut key = [0u8; 32];
+    rng.fill_bytes(&mut key);
+    base64::engine::general_purpose::STANDARD.encode(key)
+}
+
+/// A private signing key as unencrypted PKCS#8 PEM (`BEGIN PRIVATE KEY`), LF line endings.
+pub fn signing_key(rng: &mut impl CryptoRngCore, alg: KeyAlgorithm) -> String {
+    let pem = match alg {
+        KeyAlgorithm::Rsa(bits) => rsa::RsaPrivateKey::new(rng, bits as usize)
+            .expect("RSA key generation with a supported size")
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("RSA key encodes as PKCS#8"),
+        KeyAlgorithm::EcP256 => p256::SecretKey::random(rng)
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("P-256 key encodes as PKCS#8"),
+        KeyAlgorithm::EcP384 => p384::SecretKey::random(rng)
+            .to_pkcs8_pem(LineEnding::LF)
+            .expect("P-384 key encodes as PKCS#8"),
+    };
+    pem.to_string()
+}
+
+/// What a stored PEM holds, or why it is unusable. Validated before anything is written,
+/// because Logto's seed stores keys unvalidated and only fails when core starts.
+pub fn inspect_key(pem: &str) -> Result<KeyAlgorithm, String> {
+    if !pem.starts_with("-----BEGIN PRIVATE KEY-----\n")
+        || !pem.trim_end().ends_with("-----END PRIVATE KEY-----")
+    {
+        return Err("not an unencrypted PKCS#8 PEM key (`-----BEGIN PRIVATE KEY-----`)".into());
+    }
+    if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(pem) {
+        use rsa::traits::PublicKeyParts;
+        let bits = (k.n().bits() as u32).div_ceil(8) * 8;
+        return k
+            .validate()
+            .map(|_| KeyAlgorithm::Rsa(bits))
+            .map_err(|e| format!("invalid RSA key: {e}"));
+    }
+    if p384::SecretKey::from_pkcs8_pem(pem).is_ok() {
+        return Ok(KeyAlgorithm::EcP384);
+    }
+    if p256::SecretKey::from_pkcs8_pem(pem).is_ok() {
+        return Ok(KeyAlgorithm::EcP256);
+    }
+    Err(
+        "the PEM does not decode as an RSA, P-256 or P-384 private key (truncated or edited?)"
+            .into(),
+    )
+}
+
+/// Check a SECRET_VAULT_KEK: standard base64 of exactly 32 bytes.
+pub fn inspect_kek(kek: &str) -> Result<(), String> {
+    match base64::engine::general_purpose::STANDARD.decode(kek) {
+        Ok(bytes) if bytes.len() == 32 => Ok(()),
+        Ok(bytes) => Err(format!(
+            "decodes to {} bytes; Logto needs exactly 32",
+            bytes.len()
+        )),
+        Err(_) => Err("is not standard base64".into()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand_chacha::rand_core::SeedableRng;
+
+    fn rng() -> rand_chacha::ChaCha20Rng {
+        rand_chacha::ChaCha20Rng::seed_from_u64(7)
+    }
+
+    #[test]
+    fn ec_keys_are_pkcs8_and_inspectable() {
+        let mut r = rng();
+        let k = signing_key(&mut r, KeyAlgorithm::EcP384);
+        assert!(k.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert_eq!(inspect_key(&k).unwrap(), KeyAlgorithm::EcP384);
+        let k = signing_key(&mut r, KeyAlgorithm::EcP256);
+        assert_eq!(inspect_key(&k).unwrap(), KeyAlgorithm::EcP256);
+    }
+
+    #[test]
+    fn rsa_keys_are_pkcs8_and_inspectable() {
+        let k = signing_key(&mut rng(), KeyAlgorithm::Rsa(2048));
+        assert!(k.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert!(k.ends_with("-----END PRIVATE KEY-----\n"));
+        assert_eq!(inspect_key(&k).unwrap(), KeyAlgorithm::Rsa(2048));
+    }
+
+    #[test]
+    fn truncated_keys_are_rejected() {
+        let k = signing_key(&mut rng(), KeyAlgorithm::EcP256);
+        let lines: Vec<&str> = k.lines().collect();
+        let truncated = format!(
+            "{}\n{}\n-----END PRIVATE KEY-----\n",
+            lines[0],
+            &lines[1][..20]
+        );
+        assert!(inspect_key(&truncated).is_err());
+        assert!(inspect_key(
+            "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END DSA PRIVATE KEY-----\n"
+        )
+        .is_err());
+    }
+
+    #[test]
+    fn kek_is_32_bytes_of_base64() {
+        let k = vault_kek(&mut rng());
+        assert!(inspect_kek(&k).is_ok());
+        assert_eq!(k.len(), 44);
+        assert!(inspect_kek("c2hvcnQ=").is_err());
+        assert!(inspect_kek("not base64!").is_err());
+    }
+
+    #[test]
+    fn strings_use_their_alphabet() {
+        let mut r = rng();
+        let id = key_id(&mut r);
+        assert_eq!(id.len(), 21);
+        assert!(id.bytes().all(|b| LOWER_ALNUM.contains(&b)));
+        let c = cookie_key(&mut r);
+        assert_eq!(c.len(), 32);
+        assert!(c.bytes().all(|b| ALNUM.contains(&b)));
+        assert_ne!(cookie_key(&mut r), c);
+    }
+}

@@ -1,0 +1,123 @@
+//! Helpers shared by the integration tests: loading the shipped example with the
+//! committed fixture secrets, and masking secret values out of anything snapshotted.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use base64::Engine;
+use logto_deploy::config::{self, Config};
+use logto_deploy::outputs::Outputs;
+use logto_deploy::render::env::RuntimeInputs;
+use logto_deploy::render::{self, Renderer};
+use logto_deploy::secrets::store::{self, Store};
+
+pub const SHIPPED_PROFILES: &[Option<&str>] = &[None, Some("dev"), Some("staging"), Some("prod")];
+
+/// Values the prod profile reads from the environment at render time (test values).
+pub const FIXTURE_DB_PASSWORD: &str = "fixture-db-p@ss:w/rd%#";
+pub const FIXTURE_REDIS_PASSWORD: &str = "fixture-redis-pass";
+
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn fixture_secrets_dir() -> PathBuf {
+    root().join("tests/fixtures/secrets")
+}
+
+pub fn load(profile: Option<&str>) -> Config {
+    config::load(&root().join("logto.toml"), profile)
+        .expect("shipped example is valid")
+        .config
+}
+
+pub fn fixture_store(profile: &str) -> Store {
+    store::load(&store::store_path(&fixture_secrets_dir(), profile), profile)
+        .expect("fixture store is valid")
+        .expect("fixture store exists")
+}
+
+pub fn inputs() -> RuntimeInputs {
+    RuntimeInputs {
+        db_password: Some(FIXTURE_DB_PASSWORD.into()),
+        redis_password: Some(FIXTURE_REDIS_PASSWORD.into()),
+    }
+}
+
+pub fn inputs_for(config: &Config) -> RuntimeInputs {
+    RuntimeInputs::from_env(config, |n| match n {
+        "LOGTO_DB_PASSWORD" => Some(FIXTURE_DB_PASSWORD.into()),
+        "LOGTO_REDIS_PASSWORD" => Some(FIXTURE_REDIS_PASSWORD.into()),
+        _ => None,
+    })
+    .expect("inputs")
+}
+
+/// Render a shipped profile with its fixture store.
+pub fn render_shipped(profile: Option<&str>) -> (Config, Store, Outputs) {
+    let config = load(profile);
+    let store = fixture_store(config.profile_name());
+    let outputs = render::render_all(
+        &config,
+        &store,
+        &inputs_for(&config),
+        &Renderer::new(None).unwrap(),
+    )
+    .unwrap();
+    (config, store, outputs)
+}
+
+/// Every secret (and every form it is written in) replaced by `<secret:label>`.
+pub fn mask(text: &str, store: &Store) -> String {
+    let mut secrets = store.secret_values();
+    secrets.push(("db-password".into(), FIXTURE_DB_PASSWORD.into()));
+    secrets.push(("redis-password".into(), FIXTURE_REDIS_PASSWORD.into()));
+    secrets.push(("oidc-private-keys".into(), store.oidc_private_keys_env()));
+    secrets.push(("oidc-cookie-keys".into(), store.oidc_cookie_keys_env()));
+    // Longest first, so a joined value is masked before its parts.
+    secrets.sort_by_key(|(_, v)| std::cmp::Reverse(v.len()));
+    let mut out = text.to_string();
+    for (label, value) in &secrets {
+        let placeholder = format!("<secret:{label}>");
+        let json = serde_json::to_string(value).unwrap();
+        let forms = [
+            base64::engine::general_purpose::STANDARD.encode(value),
+            json[1..json.len() - 1].to_string(),
+            logto_deploy::render::env::pct(value),
+            value.clone(),
+        ];
+        for form in forms {
+            if !form.is_empty() {
+                out = out.replace(&form, &placeholder);
+            }
+        }
+    }
+    out
+}
+
+/// Fail if any 12-character piece of any secret survived in `text`.
+pub fn assert_no_secret(text: &str, store: &Store) {
+    for (label, value) in store.secret_values() {
+        let chars: Vec<char> = value
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric())
+            .collect();
+        for chunk in chars.chunks(12).filter(|c| c.len() == 12) {
+            let piece: String = chunk.iter().collect();
+            assert!(!text.contains(&piece), "a piece of {label} leaked: {piece}");
+        }
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}
