@@ -58,15 +58,22 @@ pub struct RenderArgs {
     /// Output directory (default `deploy/<profile>`, or `deploy/base`).
     #[arg(long, short = 'o', value_name = "DIR", conflicts_with = "stdout")]
     pub out: Option<PathBuf>,
-    /// Print every file to stdout (with `==== path ====` headers) instead of writing.
-    #[arg(long)]
-    pub stdout: bool,
+    /// Print instead of writing: `all` files with `==== path ====` headers (the default),
+    /// or `kubernetes` as one multi-document YAML stream in apply order.
+    #[arg(long, value_name = "WHAT", num_args = 0..=1, default_missing_value = "all")]
+    pub stdout: Option<StdoutTarget>,
     /// Override built-in templates file by file from this directory.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
     /// Directory of the secrets store (default `.logto-secrets` beside the config).
     #[arg(long, value_name = "DIR")]
     pub secrets_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum StdoutTarget {
+    All,
+    Kubernetes,
 }
 
 #[derive(Debug, Args)]
@@ -136,7 +143,15 @@ fn validate(config_path: &Path, args: &ValidateArgs) -> Result<ExitCode> {
         match config::load(config_path, profile.as_deref()) {
             Ok(loaded) => {
                 print_diagnostics(&loaded.warnings);
-                println!("ok: {name} ({})", loaded.config.source);
+                let c = &loaded.config;
+                let pods = c.kubernetes.max_replicas();
+                let pools = pods * 3;
+                println!(
+                    "ok: {name} ({}); database connections: up to {} ({pods} Kubernetes pod(s) × 3 pools × {})",
+                    c.source,
+                    pools * c.database.pool_size,
+                    c.database.pool_size
+                );
             }
             Err(Error::Config(diags)) => {
                 print_diagnostics(&diags);
@@ -194,9 +209,16 @@ fn render(config_path: &Path, args: &RenderArgs) -> Result<ExitCode> {
             rendered.opened.path.display()
         );
     }
-    if args.stdout {
-        print!("{}", rendered.outputs.concatenated());
-        return Ok(ExitCode::SUCCESS);
+    match args.stdout {
+        Some(StdoutTarget::All) => {
+            print!("{}", rendered.outputs.concatenated());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(StdoutTarget::Kubernetes) => {
+            print!("{}", rendered.outputs.kubernetes_stream());
+            return Ok(ExitCode::SUCCESS);
+        }
+        None => {}
     }
     rendered.outputs.write(&out_dir)?;
     eprintln!(

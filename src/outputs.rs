@@ -66,6 +66,20 @@ impl Outputs {
         out
     }
 
+    /// The Kubernetes resources as one multi-document YAML stream, in apply order
+    /// (the order of `kustomization.yaml`, which is the insertion order).
+    pub fn kubernetes_stream(&self) -> String {
+        let docs: Vec<&str> = self
+            .files
+            .iter()
+            .filter(|(p, _)| {
+                p.starts_with("kubernetes/") && p.as_str() != "kubernetes/kustomization.yaml"
+            })
+            .map(|(_, f)| f.contents.as_str())
+            .collect();
+        docs.join("---\n")
+    }
+
     /// Write atomically into `dir`, replacing what was there.
     pub fn write(&self, dir: &Path) -> Result<()> {
         check_replaceable(dir, self)?;

@@ -17,7 +17,7 @@ fn snapshots_of_every_shipped_profile() {
     for profile in common::SHIPPED_PROFILES {
         let (config, store, outputs) = common::render_shipped(*profile);
         outputs.lint().unwrap();
-        let text = common::mask(&outputs.concatenated(), &store);
+        let text = common::mask(&outputs.concatenated(), &store, &config);
         common::assert_no_secret(&text, &store);
         settings().bind(|| {
             insta::assert_snapshot!(format!("outputs-{}", config.profile_name()), text);

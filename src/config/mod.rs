@@ -2,6 +2,7 @@
 //! profile → resolve. Input: the path of `logto.toml` and an optional profile name.
 //! Output: a validated `Config` with its warnings, or every problem found, located.
 
+pub mod kubernetes;
 pub mod merge;
 pub mod model;
 pub mod raw;

@@ -19,6 +19,7 @@ pub struct Config {
     pub redis: Option<Redis>,
     pub secrets: SecretsSpec,
     pub compose: Compose,
+    pub kubernetes: super::kubernetes::Kubernetes,
     /// Extra environment variables, in the order written.
     pub extra_env: IndexMap<String, String>,
 }

@@ -30,6 +30,8 @@ pub struct RawConfig {
     pub secrets: Option<RawSecrets>,
     /// docker-compose output settings.
     pub compose: Option<RawCompose>,
+    /// Kubernetes output settings.
+    pub kubernetes: Option<super::kubernetes::RawKubernetes>,
     /// Extra environment variables passed to Logto, by name (`NAME = "value"`).
     pub env: Option<IndexMap<String, String>>,
 }

@@ -100,19 +100,24 @@ const REJECTED_ENV: &[(&str, &str)] = &[
     ),
 ];
 
-struct Ctx<'a> {
-    loc: &'a Locator,
+pub(crate) struct Ctx<'a> {
+    pub(crate) loc: &'a Locator,
     diags: Vec<ConfigDiagnostic>,
 }
 
 impl Ctx<'_> {
-    fn err(&mut self, pointer: &str, message: impl Into<String>, help: impl Into<Option<String>>) {
+    pub(crate) fn err(
+        &mut self,
+        pointer: &str,
+        message: impl Into<String>,
+        help: impl Into<Option<String>>,
+    ) {
         let d = self
             .loc
             .diag(Severity::Error, pointer, message, "here", help);
         self.diags.push(d);
     }
-    fn err_key(
+    pub(crate) fn err_key(
         &mut self,
         pointer: &str,
         message: impl Into<String>,
@@ -123,7 +128,12 @@ impl Ctx<'_> {
             .diag_key(Severity::Error, pointer, message, "here", help);
         self.diags.push(d);
     }
-    fn warn(&mut self, pointer: &str, message: impl Into<String>, help: impl Into<Option<String>>) {
+    pub(crate) fn warn(
+        &mut self,
+        pointer: &str,
+        message: impl Into<String>,
+        help: impl Into<Option<String>>,
+    ) {
         let d = self
             .loc
             .diag(Severity::Warning, pointer, message, "here", help);
@@ -132,7 +142,13 @@ impl Ctx<'_> {
     /// A setting that does not apply under `switch` (e.g. `rsa-bits` under an EC key type)
     /// is an error when the same file says both, and ignored when it is inherited from
     /// the base while a profile flips the switch.
-    fn inapplicable(&mut self, setting: &str, switch: &str, message: String, help: String) {
+    pub(crate) fn inapplicable(
+        &mut self,
+        setting: &str,
+        switch: &str,
+        message: String,
+        help: String,
+    ) {
         let file_of = |p: &str| self.loc.origin(p).map(|o| o.file);
         let switch_file = if self.loc.is_set(switch) {
             file_of(switch)
@@ -144,7 +160,12 @@ impl Ctx<'_> {
         }
     }
     /// Run a newtype parser; on failure record a located error.
-    fn parse<T>(&mut self, pointer: &str, r: Result<T, String>, help: Option<&str>) -> Option<T> {
+    pub(crate) fn parse<T>(
+        &mut self,
+        pointer: &str,
+        r: Result<T, String>,
+        help: Option<&str>,
+    ) -> Option<T> {
         match r {
             Ok(v) => Some(v),
             Err(m) => {
@@ -182,7 +203,22 @@ pub fn resolve(
     let secrets = resolve_secrets(&mut cx, raw.secrets.as_ref());
     let compose = resolve_compose(&mut cx, raw.compose.as_ref());
     let extra_env = resolve_env(&mut cx, raw.env.as_ref());
+    let kubernetes = super::kubernetes::resolve(
+        &mut cx,
+        raw.kubernetes.as_ref(),
+        redis.is_some(),
+        https.as_ref().and_then(|h| h.as_ref()),
+    );
 
+    if let (Some(l), Some(a)) = (&logto, &admin) {
+        check_ingress_hosts(&mut cx, l, a, raw.kubernetes.as_ref());
+    }
+    if let (Some(d), Some(k)) = (&database, &kubernetes) {
+        let need = k.max_replicas() * 3 * d.pool_size;
+        if matches!(d.kind, DatabaseKind::Bundled { .. }) && k.max_replicas() > 1 && need >= 100 {
+            cx.warn("/database/pool-size", format!("{} Logto pods × 3 pools × {} connections need {need} connections", k.max_replicas(), d.pool_size), Some("the bundled Postgres allows 100 (`max_connections`); lower `pool-size` or the replica count".into()));
+        }
+    }
     if let (Some(l), Some(a)) = (&logto, &admin) {
         if a.enabled && l.port == a.port {
             cx.err(
@@ -196,8 +232,16 @@ pub fn resolve(
     let mut diags = cx.diags;
     diags.sort_by_key(|d| (d.file.as_ref().map(|f| f.name.clone()), d.span.start));
     let failed = diags.iter().any(|d| d.severity == Severity::Error);
-    match (logto, admin, database, secrets, compose, failed) {
-        (Some(logto), Some(admin), Some(database), Some(secrets), Some(compose), false) => (
+    match (logto, admin, database, secrets, compose, kubernetes, failed) {
+        (
+            Some(logto),
+            Some(admin),
+            Some(database),
+            Some(secrets),
+            Some(compose),
+            Some(kubernetes),
+            false,
+        ) => (
             Some(Config {
                 source,
                 profile: profile.map(str::to_string),
@@ -208,11 +252,58 @@ pub fn resolve(
                 redis,
                 secrets,
                 compose,
+                kubernetes,
                 extra_env,
             }),
             diags,
         ),
         _ => (None, diags),
+    }
+}
+
+/// Ingress rules are by host name: endpoints must be names, and TLS only makes sense for https.
+fn check_ingress_hosts(
+    cx: &mut Ctx,
+    l: &Logto,
+    a: &Admin,
+    k: Option<&super::kubernetes::RawKubernetes>,
+) {
+    let Some(ingress) = k
+        .and_then(|k| k.ingress.as_ref())
+        .filter(|i| i.enabled != Some(false))
+    else {
+        return;
+    };
+    let mut hosts = vec![(
+        "/logto/endpoint",
+        &l.endpoint,
+        &ingress.tls_secret,
+        "tls-secret",
+    )];
+    if let (true, Some(e)) = (a.enabled, &a.endpoint) {
+        hosts.push((
+            "/admin/endpoint",
+            e,
+            &ingress.admin_tls_secret,
+            "admin-tls-secret",
+        ));
+    }
+    for (pointer, endpoint, tls, field) in hosts {
+        let host = endpoint.host.as_str();
+        if host.starts_with('[') || host.parse::<std::net::Ipv4Addr>().is_ok() {
+            cx.err(
+                pointer,
+                format!("`{endpoint}` uses an IP address, but Ingress rules match host names"),
+                Some("use a DNS name, or disable `[kubernetes.ingress]`".into()),
+            );
+        }
+        if tls.is_some() && !endpoint.https {
+            cx.warn(
+                &format!("/kubernetes/ingress/{field}"),
+                format!("a TLS Secret is set for the plain-http endpoint `{endpoint}`"),
+                Some("make the endpoint https, or remove the Secret".into()),
+            );
+        }
     }
 }
 

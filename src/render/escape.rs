@@ -87,6 +87,21 @@ pub fn dotenv_parse(text: &str) -> Result<IndexMap<String, String>, String> {
     Ok(out)
 }
 
+/// Can `s` be written as a plain (unquoted) YAML scalar and read back as the same string
+/// by YAML 1.1 readers (Kubernetes, docker-compose 1.x) and YAML 1.2 readers alike?
+/// Deliberately narrow: starts with a letter (so never a number, date or special
+/// float), only `[A-Za-z0-9._/-]` (no indicators, no `: `, no `#`, no `$`), and not one
+/// of the YAML 1.1 boolean or null words.
+pub fn yaml_plain_safe(s: &str) -> bool {
+    const WORDS: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
+    !s.is_empty()
+        && s.len() <= 256
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
+        && !WORDS.contains(&s.to_ascii_lowercase().as_str())
+}
+
 /// A string as a JSON string literal (valid YAML double-quoted scalar).
 pub fn json_string(value: &str) -> String {
     serde_json::to_string(value).expect("strings serialize")
@@ -144,6 +159,50 @@ mod tests {
         );
         assert_eq!(dotenv_quote("x y").unwrap(), "'x y'");
         assert_eq!(dotenv_quote("").unwrap(), "''");
+    }
+
+    #[test]
+    fn plain_yaml_only_for_unambiguous_words() {
+        for plain in [
+            "logto",
+            "app.kubernetes.io/name",
+            "ReadWriteOnce",
+            "HTTPS",
+            "a-b_c.d",
+            "ClusterIP",
+        ] {
+            assert!(yaml_plain_safe(plain), "{plain}");
+            let back: String = serde_yaml::from_str(plain).unwrap();
+            assert_eq!(back, plain);
+        }
+        for quoted in [
+            "",
+            "yes",
+            "Yes",
+            "ON",
+            "off",
+            "y",
+            "N",
+            "null",
+            "NULL",
+            "true",
+            "0123",
+            "1e3",
+            "356136738",
+            ".inf",
+            "~",
+            "-a",
+            "a: b",
+            "a #b",
+            "$x",
+            "a b",
+            "é",
+            "<<",
+            "0x1F",
+            "1.43.0",
+        ] {
+            assert!(!yaml_plain_safe(quoted), "{quoted}");
+        }
     }
 
     #[test]

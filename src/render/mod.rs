@@ -7,6 +7,7 @@
 pub mod context;
 pub mod env;
 pub mod escape;
+pub mod kubernetes;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -31,6 +32,58 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/compose/docker-compose.yml.j2"),
     ),
     (DOTENV, include_str!("../../templates/env/logto.env.j2")),
+    (
+        kubernetes::MACROS,
+        include_str!("../../templates/kubernetes/_pod.yaml.j2"),
+    ),
+    (
+        kubernetes::NAMESPACE,
+        include_str!("../../templates/kubernetes/namespace.yaml.j2"),
+    ),
+    (
+        kubernetes::CONFIGMAP,
+        include_str!("../../templates/kubernetes/configmap.yaml.j2"),
+    ),
+    (
+        kubernetes::SECRET,
+        include_str!("../../templates/kubernetes/secret.yaml.j2"),
+    ),
+    (
+        kubernetes::SERVICE,
+        include_str!("../../templates/kubernetes/service.yaml.j2"),
+    ),
+    (
+        kubernetes::STATEFULSET,
+        include_str!("../../templates/kubernetes/postgres-statefulset.yaml.j2"),
+    ),
+    (
+        kubernetes::PVC,
+        include_str!("../../templates/kubernetes/pvc.yaml.j2"),
+    ),
+    (
+        kubernetes::JOB,
+        include_str!("../../templates/kubernetes/migration-job.yaml.j2"),
+    ),
+    (
+        kubernetes::DEPLOYMENT,
+        include_str!("../../templates/kubernetes/deployment.yaml.j2"),
+    ),
+    (
+        kubernetes::INGRESS,
+        include_str!("../../templates/kubernetes/ingress.yaml.j2"),
+    ),
+    (
+        kubernetes::PDB,
+        include_str!("../../templates/kubernetes/pdb.yaml.j2"),
+    ),
+    (
+        kubernetes::HPA,
+        include_str!("../../templates/kubernetes/hpa.yaml.j2"),
+    ),
+    (
+        kubernetes::KUSTOMIZATION,
+        include_str!("../../templates/kubernetes/kustomization.yaml.j2"),
+    ),
 ];
 
 /// Escaping is chosen by the template's file name, never by the template author.
@@ -80,8 +133,8 @@ fn format_value(
 }
 
 /// A value as a YAML flow node written in JSON syntax (valid YAML), with `, ` between
-/// sequence items for readability. Strings are always quoted, so `yes`, `0123` or `1e3`
-/// stay strings.
+/// sequence items for readability. Strings are quoted unless they are plain words that
+/// every YAML reader (1.1 and 1.2) keeps as strings, so `yes`, `0123` or `1e3` stay strings.
 fn yaml_flow(value: &Value) -> std::result::Result<String, String> {
     if value.kind() == minijinja::value::ValueKind::Seq {
         let items = value
@@ -90,6 +143,11 @@ fn yaml_flow(value: &Value) -> std::result::Result<String, String> {
             .map(|v| yaml_flow(&v))
             .collect::<std::result::Result<Vec<_>, _>>()?;
         return Ok(format!("[{}]", items.join(", ")));
+    }
+    if let Some(s) = value.as_str() {
+        if escape::yaml_plain_safe(s) {
+            return Ok(s.to_string());
+        }
     }
     serde_json::to_string(value).map_err(|e| format!("cannot write a value as YAML: {e}"))
 }
@@ -228,6 +286,17 @@ pub fn render_all(
             secret: false,
         },
     );
+
+    for (file, text) in kubernetes::render(config, &logto_env, &postgres_env, renderer)? {
+        let secret = file == "secret.yaml";
+        outputs.insert(
+            format!("kubernetes/{file}"),
+            OutputFile {
+                contents: text,
+                secret,
+            },
+        );
+    }
 
     outputs.lint()?;
     Ok(outputs)
