@@ -89,7 +89,12 @@ fn rendering_twice_gives_the_same_bytes_and_keeps_the_store() {
     let first = read_tree(&dir.join("deploy/staging"));
     assert_eq!(
         first.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>(),
-        vec![".env", "docker-compose.yml"]
+        vec![
+            ".env",
+            "docker-compose.yml",
+            "nginx/default-server.conf",
+            "nginx/logto.conf"
+        ]
     );
     let o = run(&dir, &["render", "--profile", "staging"]);
     assert!(o.status.success(), "{}", stderr(&o));

@@ -6,6 +6,10 @@
 //! - compose YAML: JSON as above, plus `$` doubled, because compose interpolates `$`.
 //! - dotenv: quoting that the npm `dotenv` package (read by Logto's CLI), compose's env-file
 //!   parser and python-dotenv all read back to the same value.
+//! - nginx: a value is one token. Characters that end or open a directive or block, start
+//!   a comment or expand a variable (`;{}#$`), quotes, backslashes and control characters
+//!   are refused outright (no nginx quoting neutralises `$`); anything else that is not a
+//!   plain token character is double-quoted.
 
 use indexmap::IndexMap;
 
@@ -87,6 +91,27 @@ pub fn dotenv_parse(text: &str) -> Result<IndexMap<String, String>, String> {
     Ok(out)
 }
 
+/// One nginx token for `value`, or why it cannot be one.
+pub fn nginx_token(value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        return Err("is empty".into());
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| c.is_control() || !c.is_ascii() || ";{}#$\"'\\`".contains(*c))
+    {
+        return Err(format!(
+            "contains {c:?}, which could change the nginx configuration"
+        ));
+    }
+    let bare = |c: char| c.is_ascii_alphanumeric() || "._:/-[]@+=,*~%!^|?&<>()".contains(c);
+    if value.chars().all(bare) {
+        Ok(value.to_string())
+    } else {
+        Ok(format!("\"{value}\""))
+    }
+}
+
 /// A string as a JSON string literal (valid YAML double-quoted scalar).
 pub fn json_string(value: &str) -> String {
     serde_json::to_string(value).expect("strings serialize")
@@ -144,6 +169,19 @@ mod tests {
         );
         assert_eq!(dotenv_quote("x y").unwrap(), "'x y'");
         assert_eq!(dotenv_quote("").unwrap(), "''");
+    }
+
+    #[test]
+    fn nginx_tokens() {
+        assert_eq!(nginx_token("auth.example.com").unwrap(), "auth.example.com");
+        assert_eq!(nginx_token("[::1]:443").unwrap(), "[::1]:443");
+        assert_eq!(nginx_token("10.0.0.0/8").unwrap(), "10.0.0.0/8");
+        assert_eq!(nginx_token("a b").unwrap(), "\"a b\"");
+        for bad in [
+            "a;b", "a{", "}", "#x", "$host", "a\"b", "a'b", "a\\b", "a\nb", "a\rb", "", "é", "a`b",
+        ] {
+            assert!(nginx_token(bad).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
