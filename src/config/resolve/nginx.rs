@@ -34,6 +34,15 @@ pub(super) fn resolve_nginx(
     let Some(raw) = raw.filter(|r| r.enabled == Some(true)) else {
         return Some(None);
     };
+    // Every check below runs even after a failure, so all problems are reported at once;
+    // the result is usable only when none of them added an error.
+    let errors = |cx: &Ctx| {
+        cx.diags
+            .iter()
+            .filter(|d| d.severity == crate::error::Severity::Error)
+            .count()
+    };
+    let errors_before = errors(cx);
     // Errors in the endpoints were reported already; nothing sensible can be routed.
     let (Some(logto), Some(admin), Some(compose)) = (inputs.logto, inputs.admin, inputs.compose)
     else {
@@ -46,7 +55,7 @@ pub(super) fn resolve_nginx(
     } else {
         NginxTlsMode::None
     });
-    let mut ok = check_schemes(cx, mode, main, admin_ep);
+    check_schemes(cx, mode, main, admin_ep);
     let compose_service = raw.compose_service == Some(true);
 
     let tls = resolve_tls(cx, raw, mode, compose_service);
@@ -56,25 +65,21 @@ pub(super) fn resolve_nginx(
             "`nginx.hsts = true` with `tls = \"none\"`",
             Some("browsers ignore HSTS over plain http; remove it or serve https".into()),
         );
-        ok = false;
     }
-    let admin_allow = list(cx, "admin-allow", raw.admin_allow.as_deref(), Cidr::parse)?;
+    let admin_allow = list(cx, "admin-allow", raw.admin_allow.as_deref(), Cidr::parse);
     if !admin_allow.is_empty() && admin_ep.is_none() {
         cx.err(
             "/nginx/admin-allow",
             "`nginx.admin-allow` is set but no admin host is routed",
             Some("set `admin.endpoint` (and keep `admin.enabled`), or remove `admin-allow`".into()),
         );
-        ok = false;
     }
     if let Some(NginxTls::UpstreamBalancer { real_ip_from }) = &tls {
         if !admin_allow.is_empty() && real_ip_from.is_empty() {
             cx.err("/nginx/admin-allow", "`nginx.admin-allow` with `tls = \"upstream-balancer\"` needs `nginx.real-ip-from`", Some("behind a balancer every request comes from the balancer's address: list it in `real-ip-from` so nginx checks the client's address from X-Forwarded-For".into()));
-            ok = false;
         }
         if admin_ep.is_some_and(|a| a.host == main.host) {
             cx.err("/admin/endpoint", "`admin.endpoint` and `logto.endpoint` share a host name behind `tls = \"upstream-balancer\"`", Some("nginx then listens on one port for both and can only tell them apart by host name: give the console its own host".into()));
-            ok = false;
         }
     }
 
@@ -94,12 +99,13 @@ pub(super) fn resolve_nginx(
         (None, None)
     };
     let min_version = match &raw.min_version {
-        Some(v) => cx.parse("/nginx/min-version", types::parse_nginx_version(v), None)?,
+        Some(v) => cx
+            .parse("/nginx/min-version", types::parse_nginx_version(v), None)
+            .unwrap_or(DEFAULT_MIN_VERSION),
         None => image_version.unwrap_or(DEFAULT_MIN_VERSION),
     };
     if min_version < OLDEST_VERSION {
         cx.err("/nginx/min-version", format!("`nginx.min-version` {} is older than 1.19.4", dotted_version(min_version)), Some("default-server.conf refuses TLS for unknown hosts with `ssl_reject_handshake` (1.19.4+): upgrade nginx".into()));
-        ok = false;
     }
     if let Some(iv) = image_version.filter(|iv| *iv < min_version) {
         cx.err(
@@ -111,10 +117,9 @@ pub(super) fn resolve_nginx(
             ),
             Some("raise the image tag, or lower `min-version`".into()),
         );
-        ok = false;
     }
 
-    let (upstream_hosts, admin_upstream_hosts) = upstreams(cx, raw, compose_service, compose)?;
+    let upstreams = upstreams(cx, raw, compose_service, compose);
     if compose_service {
         for field in ["publish-address", "admin-publish-address"] {
             if cx.loc.is_set(&format!("/compose/{field}")) {
@@ -125,7 +130,7 @@ pub(super) fn resolve_nginx(
     let listen = list(cx, "listen", raw.listen.as_deref(), |s| {
         s.parse::<std::net::IpAddr>()
             .map_err(|_| format!("`{s}` is not an IP address"))
-    })?;
+    });
     if compose_service && !listen.is_empty() {
         cx.inapplicable("/nginx/listen", "/nginx/compose-service", "`nginx.listen` is not used with `compose-service = true`".into(), "inside the container nginx listens on every address; compose publishes its ports: remove it".into());
     }
@@ -147,7 +152,6 @@ pub(super) fn resolve_nginx(
                         format!("`nginx.http-port` {http_port} is also the https port of `{ep}`"),
                         Some("use another port for the http → https redirect (default 80)".into()),
                     );
-                    ok = false;
                 }
             }
         }
@@ -161,13 +165,12 @@ pub(super) fn resolve_nginx(
     ) {
         if bytes < MIN_BODY_SIZE {
             cx.err("/nginx/client-max-body-size", format!("`nginx.client-max-body-size` `{size}` is below 20m"), Some("Logto accepts uploads (connector packages, logos, sign-in UI zips) up to 20 MB".into()));
-            ok = false;
         }
-    } else {
-        ok = false;
     }
-    let tls = tls?;
-    ok.then(|| {
+    let (Some(tls), Some((upstream_hosts, admin_upstream_hosts))) = (tls, upstreams) else {
+        return None;
+    };
+    (errors(cx) == errors_before).then(|| {
         Some(Nginx {
             tls,
             hsts: raw.hsts.unwrap_or(false),
@@ -191,13 +194,7 @@ fn dotted_version((a, b, c): (u32, u32, u32)) -> String {
 
 /// Logto derives its origin from the Host and proto it is sent, so the scheme clients use
 /// (the endpoint's) must be the one the proxy chain actually serves.
-fn check_schemes(
-    cx: &mut Ctx,
-    mode: NginxTlsMode,
-    main: &Endpoint,
-    admin: Option<&Endpoint>,
-) -> bool {
-    let mut ok = true;
+fn check_schemes(cx: &mut Ctx, mode: NginxTlsMode, main: &Endpoint, admin: Option<&Endpoint>) {
     for (pointer, ep) in [("/logto/endpoint", Some(main)), ("/admin/endpoint", admin)] {
         let Some(ep) = ep else { continue };
         let at = if cx.loc.is_set("/nginx/tls") {
@@ -209,16 +206,13 @@ fn check_schemes(
         match mode {
             NginxTlsMode::None if ep.https => {
                 cx.err(at, format!("`{field}` `{ep}` is https but nothing terminates TLS (`nginx.tls = \"none\"`)"), Some("set `tls = \"nginx\"` (nginx holds the certificate) or `tls = \"upstream-balancer\"` (a balancer in front does)".into()));
-                ok = false;
             }
             NginxTlsMode::Nginx | NginxTlsMode::UpstreamBalancer if !ep.https => {
                 cx.err(at, format!("`{field}` `{ep}` is plain http but the proxy serves https"), Some("write the endpoint with https (Logto compares it with the proto it is sent), or set `nginx.tls = \"none\"`".into()));
-                ok = false;
             }
             _ => {}
         }
     }
-    ok
 }
 
 fn resolve_tls(
@@ -316,7 +310,7 @@ fn resolve_tls(
             })
         }
         NginxTlsMode::UpstreamBalancer => Some(NginxTls::UpstreamBalancer {
-            real_ip_from: list(cx, "real-ip-from", raw.real_ip_from.as_deref(), Cidr::parse)?,
+            real_ip_from: list(cx, "real-ip-from", raw.real_ip_from.as_deref(), Cidr::parse),
         }),
         NginxTlsMode::None => Some(NginxTls::None),
     }
@@ -343,7 +337,7 @@ fn upstreams(
             );
             return None;
         }
-        let hosts = list(cx, "upstream-hosts", Some(hosts), Host::parse)?;
+        let hosts = list(cx, "upstream-hosts", Some(hosts), Host::parse);
         return Some((hosts.clone(), hosts));
     }
     if compose_service {
@@ -378,22 +372,27 @@ fn image_version(image: &str) -> Result<(u32, u32, u32), String> {
     })
 }
 
-/// Parse every item of a list option, locating each error at its item.
+/// Parse every item of a list option, locating each error at its item (and leaving the
+/// item out: the caller sees the error count grow).
 fn list<T>(
     cx: &mut Ctx,
     field: &str,
     items: Option<&[String]>,
     parse: impl Fn(&str) -> Result<T, String>,
-) -> Option<Vec<T>> {
+) -> Vec<T> {
+    let help = match field {
+        "upstream-hosts" => {
+            Some("host names or addresses only: the ports are `logto.port` and `admin.port`")
+        }
+        _ => None,
+    };
     let mut out = Vec::new();
-    let mut ok = true;
     for (i, item) in items.unwrap_or_default().iter().enumerate() {
-        match cx.parse(&format!("/nginx/{field}/{i}"), parse(item), None) {
-            Some(v) => out.push(v),
-            None => ok = false,
+        if let Some(v) = cx.parse(&format!("/nginx/{field}/{i}"), parse(item), help) {
+            out.push(v);
         }
     }
-    ok.then_some(out)
+    out
 }
 
 /// `https.host-dir`: a compose bind mount at the directory of both files.
