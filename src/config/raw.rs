@@ -86,7 +86,8 @@ pub struct RawHttps {
     /// Private key path inside the container (HTTPS_KEY_PATH).
     pub key_path: Option<String>,
     /// compose: host directory holding both files, mounted read-only at their directory
-    /// (`cert-path` and `key-path` must then share one directory), e.g. `./certs`.
+    /// (`cert-path` and `key-path` must then share one directory), e.g. `/srv/logto/certs` or `../../certs`
+    /// (not inside the output directory, which every render replaces).
     pub host_dir: Option<String>,
 }
 
@@ -210,7 +211,8 @@ pub struct RawNginx {
     /// tls = "nginx": private key path as nginx sees it (ssl_certificate_key).
     pub certificate_key: Option<String>,
     /// compose service: host directory mounted read-only at the directory of `certificate`
-    /// and `certificate-key` (which must then share one directory), e.g. `./certs`.
+    /// and `certificate-key` (which must then share one directory), e.g. `/srv/logto/certs`
+    /// (not inside the output directory, which every render replaces).
     pub certificate_host_dir: Option<String>,
     /// Send `Strict-Transport-Security: max-age=31536000` (default false; not with tls = "none").
     pub hsts: Option<bool>,

@@ -383,10 +383,14 @@ pub fn parse_nginx_size(s: &str) -> Result<u64, String> {
 }
 
 /// A host directory for a compose bind mount: absolute, or relative to the compose file
-/// (`./certs`, `../certs`; compose reads anything else as a named volume). Only characters
-/// that need no quoting in compose, YAML or a shell.
+/// but outside the output directory (`../certs`): logto-deploy replaces that directory
+/// whole and refuses to when it holds files it did not generate, and compose reads a bare
+/// name as a named volume. Only characters that need no quoting in compose, YAML or a shell.
 pub fn check_host_dir(s: &str) -> Result<(), String> {
-    let anchored = s.starts_with('/') || s.starts_with("./") || s.starts_with("../");
+    if s.starts_with("./") || s == "." {
+        return Err(format!("`{s}` is inside the output directory, which every render replaces; keep certificates outside it, e.g. `../../certs` or `/srv/logto/certs`"));
+    }
+    let anchored = s.starts_with('/') || s.starts_with("../");
     let ok = anchored
         && s.len() <= 1024
         && !s.contains("//")
@@ -396,7 +400,7 @@ pub fn check_host_dir(s: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "`{s}` is not a host directory: start it with `/`, `./` or `../` (relative to docker-compose.yml) and use letters, digits and `/._-+@`"
+            "`{s}` is not a host directory: start it with `/` or `../` (relative to docker-compose.yml) and use letters, digits and `/._-+@`"
         ))
     }
 }
@@ -520,10 +524,10 @@ mod tests {
 
     #[test]
     fn host_dirs() {
-        for good in ["./certs", "../certs", "/etc/ssl/logto"] {
+        for good in ["../certs", "../../certs/staging", "/etc/ssl/logto"] {
             assert!(check_host_dir(good).is_ok(), "{good}");
         }
-        for bad in ["certs", "./a b", "./a:b", "/a$b", "", "./a;b"] {
+        for bad in ["certs", "./certs", "../a b", "../a:b", "/a$b", "", "/a;b"] {
             assert!(check_host_dir(bad).is_err(), "{bad}");
         }
     }
