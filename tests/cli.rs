@@ -93,6 +93,8 @@ fn rendering_twice_gives_the_same_bytes_and_keeps_the_store() {
         "docker-compose.yml",
         "kubernetes/deployment.yaml",
         "kubernetes/kustomization.yaml",
+        "nginx/logto.conf",
+        "nginx/default-server.conf",
     ] {
         assert!(names.contains(&expected), "{names:?}");
     }

@@ -105,8 +105,16 @@ fn docker_compose_reads_the_same_secrets_as_dotenv() {
                 Some(store.postgres_password.as_str())
             );
         }
-        // Nothing published on every interface by default.
-        for port in services["logto"]["ports"].as_sequence().unwrap() {
+        // Nothing published on every interface by default; behind the nginx service,
+        // nothing published at all.
+        let ports = services["logto"]["ports"].as_sequence();
+        assert_eq!(
+            ports.is_none(),
+            services["nginx"].is_mapping(),
+            "{}",
+            config.profile_name()
+        );
+        for port in ports.into_iter().flatten() {
             // docker-compose 1.29 prints the short form, newer versions the long one.
             let host_ip = port
                 .as_str()

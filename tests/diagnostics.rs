@@ -67,3 +67,13 @@ fn hostile_values_are_rejected_where_they_are_written() {
 fn errors_in_a_profile_point_into_the_profile() {
     check("profile", "logto.toml", Some("broken"), 2);
 }
+
+#[test]
+fn hostile_nginx_values_are_rejected_where_they_are_written() {
+    check("nginx-hostile", "nginx-hostile.toml", None, 10);
+}
+
+#[test]
+fn nginx_cross_field_rules() {
+    check("nginx-semantics", "nginx-semantics.toml", None, 6);
+}

@@ -4,7 +4,7 @@
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use super::types::{Endpoint, Host, ImageRepo};
+use super::types::{Cidr, Endpoint, Host, ImageRepo};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Config {
@@ -20,6 +20,8 @@ pub struct Config {
     pub secrets: SecretsSpec,
     pub compose: Compose,
     pub kubernetes: super::kubernetes::Kubernetes,
+    /// The nginx reverse proxy, when enabled.
+    pub nginx: Option<Nginx>,
     /// Extra environment variables, in the order written.
     pub extra_env: IndexMap<String, String>,
 }
@@ -67,6 +69,18 @@ pub struct Admin {
 pub struct Https {
     pub cert_path: String,
     pub key_path: String,
+    /// compose: host directory mounted read-only at `dir()`.
+    pub host_dir: Option<String>,
+}
+
+impl Https {
+    /// The directory holding both files, when they share one: what a volume (compose bind
+    /// mount, Kubernetes Secret) is mounted at.
+    pub fn dir(&self) -> Option<&str> {
+        let c = self.cert_path.rsplit_once('/')?.0;
+        let k = self.key_path.rsplit_once('/')?.0;
+        (c == k && !c.is_empty()).then_some(c)
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -152,4 +166,52 @@ pub struct Compose {
     pub publish_address: String,
     pub admin_publish_address: String,
     pub restart: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Nginx {
+    pub tls: NginxTls,
+    /// `Strict-Transport-Security` on proxied answers.
+    pub hsts: bool,
+    pub admin_allow: Vec<Cidr>,
+    /// Oldest nginx the config must run on.
+    pub min_version: (u32, u32, u32),
+    pub upstream_hosts: Vec<Host>,
+    /// Hosts of the admin upstream (with ADMIN_PORT).
+    pub admin_upstream_hosts: Vec<Host>,
+    /// The admin host goes to ADMIN_PORT (true) or PORT (false).
+    pub admin_to_admin_port: bool,
+    pub keepalive: u32,
+    /// Empty = every IPv4 address.
+    pub listen: Vec<std::net::IpAddr>,
+    pub http_port: u16,
+    /// As written, validated (`20m`).
+    pub client_max_body_size: String,
+    pub compose: Option<NginxCompose>,
+}
+
+impl Nginx {
+    /// `http2 on;` exists from 1.25.1; older versions take `http2` on `listen`.
+    pub fn http2_directive(&self) -> bool {
+        self.min_version >= (1, 25, 1)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum NginxTls {
+    Nginx {
+        certificate: String,
+        certificate_key: String,
+        /// compose: host directory mounted at the certificates' directory.
+        host_dir: Option<String>,
+    },
+    UpstreamBalancer {
+        real_ip_from: Vec<Cidr>,
+    },
+    None,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NginxCompose {
+    pub image: String,
 }

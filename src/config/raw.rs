@@ -32,6 +32,8 @@ pub struct RawConfig {
     pub compose: Option<RawCompose>,
     /// Kubernetes output settings.
     pub kubernetes: Option<super::kubernetes::RawKubernetes>,
+    /// nginx reverse proxy in front of Logto (`nginx/logto.conf`).
+    pub nginx: Option<RawNginx>,
     /// Extra environment variables passed to Logto, by name (`NAME = "value"`).
     pub env: Option<IndexMap<String, String>>,
 }
@@ -85,6 +87,10 @@ pub struct RawHttps {
     pub cert_path: Option<String>,
     /// Private key path inside the container (HTTPS_KEY_PATH).
     pub key_path: Option<String>,
+    /// compose: host directory holding both files, mounted read-only at their directory
+    /// (`cert-path` and `key-path` must then share one directory), e.g. `/srv/logto/certs` or `../../certs`
+    /// (not inside the output directory, which every render replaces).
+    pub host_dir: Option<String>,
 }
 
 /// Where the database lives: `bundled` (a Postgres container managed by the generated
@@ -169,4 +175,75 @@ pub struct RawCompose {
     /// Restart policy of long-running services (default `unless-stopped`).
     #[schemars(extend("enum" = ["no", "always", "on-failure", "unless-stopped"]))]
     pub restart: Option<String>,
+}
+
+/// Where TLS ends in front of Logto.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum NginxTlsMode {
+    /// nginx terminates TLS with `certificate` / `certificate-key` and redirects http to https.
+    Nginx,
+    /// A load balancer in front of nginx terminates TLS and sends X-Forwarded-Proto.
+    UpstreamBalancer,
+    /// No TLS anywhere (http endpoints only: local testing).
+    None,
+}
+
+/// Which Logto port the admin host is proxied to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum AdminUpstream {
+    /// ADMIN_PORT (`admin.port`), the default.
+    AdminPort,
+    /// PORT (`logto.port`): Logto picks the admin tenant from the Host either way.
+    MainPort,
+}
+
+/// nginx reverse proxy: routes the ENDPOINT and ADMIN_ENDPOINT hosts to Logto.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct RawNginx {
+    /// Render `nginx/logto.conf` and `nginx/default-server.conf` (default false). Turns on
+    /// `logto.trust-proxy-header`.
+    pub enabled: Option<bool>,
+    /// `nginx` (default for https endpoints), `upstream-balancer` or `none` (default for http endpoints).
+    pub tls: Option<NginxTlsMode>,
+    /// tls = "nginx": certificate chain path as nginx sees it (ssl_certificate).
+    pub certificate: Option<String>,
+    /// tls = "nginx": private key path as nginx sees it (ssl_certificate_key).
+    pub certificate_key: Option<String>,
+    /// compose service: host directory mounted read-only at the directory of `certificate`
+    /// and `certificate-key` (which must then share one directory), e.g. `/srv/logto/certs`
+    /// (not inside the output directory, which every render replaces).
+    pub certificate_host_dir: Option<String>,
+    /// Send `Strict-Transport-Security: max-age=31536000` (default false; not with tls = "none").
+    pub hsts: Option<bool>,
+    /// Addresses or networks allowed to reach the admin host (`allow …; deny all;`); empty = everyone.
+    pub admin_allow: Option<Vec<String>>,
+    /// tls = "upstream-balancer": addresses of the balancer, trusted for the client address
+    /// in X-Forwarded-For (set_real_ip_from). Required with `admin-allow` in that mode.
+    pub real_ip_from: Option<Vec<String>>,
+    /// Oldest nginx version the config must run on, `X.Y[.Z]` (default `1.22`, or the version
+    /// of `image` with `compose-service`). From 1.25.1 on, `http2 on;` replaces `listen … http2`.
+    pub min_version: Option<String>,
+    /// Hosts running Logto, without port (ports are `logto.port` / `admin.port`). Default:
+    /// `logto` with `compose-service`, else the compose publish address.
+    pub upstream_hosts: Option<Vec<String>>,
+    /// Port the admin host is proxied to: `admin-port` (default) or `main-port`.
+    pub admin_upstream: Option<AdminUpstream>,
+    /// Idle keepalive connections to Logto per nginx worker (default 32).
+    #[schemars(range(min = 1, max = 10000))]
+    pub keepalive: Option<u32>,
+    /// IP addresses nginx listens on (default: every IPv4 address).
+    pub listen: Option<Vec<String>>,
+    /// Plain-http port: the redirect to https (tls = "nginx") or where the balancer connects
+    /// (tls = "upstream-balancer"). Default 80.
+    #[schemars(range(min = 1))]
+    pub http_port: Option<u16>,
+    /// client_max_body_size, at least `20m` (Logto uploads go up to 20 MB; default `20m`).
+    pub client_max_body_size: Option<String>,
+    /// Add an `nginx` service to docker-compose.yml; Logto's own ports are then not published.
+    pub compose_service: Option<bool>,
+    /// compose service image with a pinned tag (default `nginx:1.28.0-alpine`).
+    pub image: Option<String>,
 }

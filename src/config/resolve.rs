@@ -11,6 +11,8 @@ use super::raw::*;
 use super::types::{self, split_host_port, Endpoint, Host, ImageRepo};
 use crate::error::{ConfigDiagnostic, Severity};
 
+mod nginx;
+
 pub const DEFAULT_IMAGE: &str = "ghcr.io/logto-io/logto";
 pub const DEFAULT_VERSION: &str = "1.43.0";
 pub const DEFAULT_POSTGRES_IMAGE: &str = "postgres:17.6-alpine";
@@ -196,7 +198,8 @@ pub fn resolve(
     let rl = raw.logto.as_ref().unwrap_or(&default);
 
     let https = resolve_https(&mut cx, raw.https.as_ref());
-    let logto = resolve_logto(&mut cx, rl, matches!(https, Some(Some(_))));
+    let nginx_enabled = raw.nginx.as_ref().and_then(|n| n.enabled) == Some(true);
+    let logto = resolve_logto(&mut cx, rl, matches!(https, Some(Some(_))), nginx_enabled);
     let admin = resolve_admin(&mut cx, raw.admin.as_ref(), logto.as_ref());
     let database = resolve_database(&mut cx, raw.database.as_ref());
     let redis = raw.redis.as_ref().and_then(|r| resolve_redis(&mut cx, r));
@@ -208,6 +211,15 @@ pub fn resolve(
         raw.kubernetes.as_ref(),
         redis.is_some(),
         https.as_ref().and_then(|h| h.as_ref()),
+    );
+    let nginx = nginx::resolve_nginx(
+        &mut cx,
+        raw.nginx.as_ref(),
+        nginx::Inputs {
+            logto: logto.as_ref(),
+            admin: admin.as_ref(),
+            compose: compose.as_ref(),
+        },
     );
 
     if let (Some(l), Some(a)) = (&logto, &admin) {
@@ -232,7 +244,9 @@ pub fn resolve(
     let mut diags = cx.diags;
     diags.sort_by_key(|d| (d.file.as_ref().map(|f| f.name.clone()), d.span.start));
     let failed = diags.iter().any(|d| d.severity == Severity::Error);
-    match (logto, admin, database, secrets, compose, kubernetes, failed) {
+    match (
+        logto, admin, database, secrets, compose, kubernetes, nginx, failed,
+    ) {
         (
             Some(logto),
             Some(admin),
@@ -240,6 +254,7 @@ pub fn resolve(
             Some(secrets),
             Some(compose),
             Some(kubernetes),
+            Some(nginx),
             false,
         ) => (
             Some(Config {
@@ -253,6 +268,7 @@ pub fn resolve(
                 secrets,
                 compose,
                 kubernetes,
+                nginx,
                 extra_env,
             }),
             diags,
@@ -311,7 +327,17 @@ fn check_ingress_hosts(
 fn resolve_https(cx: &mut Ctx, raw: Option<&RawHttps>) -> Option<Option<Https>> {
     let Some(raw) = raw else { return Some(None) };
     match (&raw.cert_path, &raw.key_path) {
-        (None, None) => Some(None),
+        (None, None) => {
+            if raw.host_dir.is_some() {
+                cx.err(
+                    "/https/host-dir",
+                    "`https.host-dir` is set but `https.cert-path` and `https.key-path` are not",
+                    Some("set both paths, or remove `host-dir`".into()),
+                );
+                return None;
+            }
+            Some(None)
+        }
         (Some(c), Some(k)) => {
             let c = cx.parse(
                 "/https/cert-path",
@@ -323,10 +349,12 @@ fn resolve_https(cx: &mut Ctx, raw: Option<&RawHttps>) -> Option<Option<Https>> 
                 types::check_container_path(k).map(|_| k.clone()),
                 None,
             );
-            Some(Some(Https {
+            let https = Https {
                 cert_path: c?,
                 key_path: k?,
-            }))
+                host_dir: raw.host_dir.clone(),
+            };
+            nginx::check_https_host_dir(cx, &https).then_some(Some(https))
         }
         (Some(_), None) => {
             cx.err("/https/cert-path", "`https.cert-path` is set but `https.key-path` is not", Some("Logto serves HTTPS only with both HTTPS_CERT_PATH and HTTPS_KEY_PATH: set both or neither".into()));
@@ -339,7 +367,7 @@ fn resolve_https(cx: &mut Ctx, raw: Option<&RawHttps>) -> Option<Option<Https>> 
     }
 }
 
-fn resolve_logto(cx: &mut Ctx, rl: &RawLogto, node_https: bool) -> Option<Logto> {
+fn resolve_logto(cx: &mut Ctx, rl: &RawLogto, node_https: bool, nginx: bool) -> Option<Logto> {
     let image = cx.parse(
         "/logto/image",
         ImageRepo::parse(rl.image.as_deref().unwrap_or(DEFAULT_IMAGE)),
@@ -380,12 +408,16 @@ fn resolve_logto(cx: &mut Ctx, rl: &RawLogto, node_https: bool) -> Option<Logto>
     }
     let behind_tls_proxy = endpoint.as_ref().is_some_and(|e| e.https) && !node_https;
     let trust_proxy_header = match rl.trust_proxy_header {
+        Some(false) if nginx => {
+            cx.err("/logto/trust-proxy-header", "`logto.trust-proxy-header = false` with `nginx.enabled = true`", Some("nginx sends the client's Host, proto and address in X-Forwarded-*, and Logto picks the tenant from them: remove this line or set it to true".into()));
+            false
+        }
         Some(false) if behind_tls_proxy => {
             cx.err("/logto/trust-proxy-header", "`logto.trust-proxy-header = false` with an https endpoint that Node does not serve itself", Some("TLS ends at a proxy in front of Logto, so Logto must trust X-Forwarded-Proto: remove this line or set it to true".into()));
             false
         }
         Some(v) => v,
-        None => behind_tls_proxy,
+        None => behind_tls_proxy || nginx,
     };
     if let Some(path) = &rl.extra_ca_certs {
         cx.parse(

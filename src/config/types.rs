@@ -277,6 +277,134 @@ pub fn check_container_path(s: &str) -> Result<(), String> {
     }
 }
 
+/// An IP network for nginx `allow` / `set_real_ip_from`: `10.0.0.0/8`, `2001:db8::/32` or a
+/// single address. Normalised (a full-length prefix is dropped); host bits must be zero,
+/// because nginx silently ignores them and the allow-list would not mean what it says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct Cidr(String);
+
+impl Cidr {
+    pub fn parse(s: &str) -> Result<Cidr, String> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let ip: std::net::IpAddr = addr.parse().map_err(|_| {
+            format!("`{s}` is not an IP address or network such as `10.0.0.0/8` or `2001:db8::/32`")
+        })?;
+        let max: u32 = if ip.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            None => max,
+            Some(p) => match p.parse::<u32>() {
+                Ok(n) if n <= max && !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()) => n,
+                _ => return Err(format!("`{p}` is not a prefix length between 0 and {max}")),
+            },
+        };
+        let masked = mask(ip, prefix);
+        if masked != ip {
+            return Err(format!(
+                "`{s}` has host bits set; write the network `{masked}/{prefix}`"
+            ));
+        }
+        Ok(Cidr(if prefix == max {
+            ip.to_string()
+        } else {
+            format!("{ip}/{prefix}")
+        }))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+fn mask(ip: std::net::IpAddr, prefix: u32) -> std::net::IpAddr {
+    use std::net::IpAddr;
+    match ip {
+        IpAddr::V4(v4) => {
+            let bits = u32::from(v4);
+            let m = u32::MAX.checked_shl(32 - prefix).unwrap_or(0);
+            IpAddr::V4((bits & m).into())
+        }
+        IpAddr::V6(v6) => {
+            let bits = u128::from(v6);
+            let m = u128::MAX.checked_shl(128 - prefix).unwrap_or(0);
+            IpAddr::V6((bits & m).into())
+        }
+    }
+}
+
+/// An nginx version `X.Y` or `X.Y.Z` (a missing patch level counts as 0).
+pub fn parse_nginx_version(s: &str) -> Result<(u32, u32, u32), String> {
+    let parts: Vec<Option<u32>> = s
+        .split('.')
+        .map(|p| {
+            if !p.is_empty() && p.len() <= 4 && p.chars().all(|c| c.is_ascii_digit()) {
+                p.parse().ok()
+            } else {
+                None
+            }
+        })
+        .collect();
+    match parts.as_slice() {
+        [Some(a), Some(b)] => Ok((*a, *b, 0)),
+        [Some(a), Some(b), Some(c)] => Ok((*a, *b, *c)),
+        _ => Err(format!(
+            "`{s}` is not an nginx version such as `1.22` or `1.26.3`"
+        )),
+    }
+}
+
+/// An nginx size (`20m`, `512k`, `1g`, `1048576`) in bytes.
+pub fn parse_nginx_size(s: &str) -> Result<u64, String> {
+    let lower = s.to_ascii_lowercase();
+    let (digits, unit) = match lower.strip_suffix(['k', 'm', 'g']) {
+        Some(d) => (d, lower.chars().last()),
+        None => (lower.as_str(), None),
+    };
+    let n: u64 = match digits.parse() {
+        Ok(n)
+            if !digits.is_empty()
+                && digits.len() <= 12
+                && digits.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            n
+        }
+        _ => return Err(format!("`{s}` is not a size such as `20m`, `512k` or `1g`")),
+    };
+    let factor = match unit {
+        Some('k') => 1 << 10,
+        Some('m') => 1 << 20,
+        Some('g') => 1 << 30,
+        _ => 1,
+    };
+    Ok(n * factor)
+}
+
+/// A host directory for a compose bind mount: absolute, or relative to the compose file
+/// but outside the output directory (`../certs`): logto-deploy replaces that directory
+/// whole and refuses to when it holds files it did not generate, and compose reads a bare
+/// name as a named volume. Only characters that need no quoting in compose, YAML or a shell.
+pub fn check_host_dir(s: &str) -> Result<(), String> {
+    if s.starts_with("./") || s == "." {
+        return Err(format!("`{s}` is inside the output directory, which every render replaces; keep certificates outside it, e.g. `../../certs` or `/srv/logto/certs`"));
+    }
+    let anchored = s.starts_with('/') || s.starts_with("../");
+    let ok = anchored
+        && s.len() <= 1024
+        && !s.contains("//")
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/._-+@".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{s}` is not a host directory: start it with `/` or `../` (relative to docker-compose.yml) and use letters, digits and `/._-+@`"
+        ))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -350,6 +478,57 @@ mod tests {
         assert!(check_container_path("/etc/logto/certs/tls.crt").is_ok());
         for bad in ["relative", "/a/../b", "/a b", "/a;b", "/a$b", "/a\"b"] {
             assert!(check_container_path(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cidrs() {
+        assert_eq!(Cidr::parse("10.0.0.0/8").unwrap().as_str(), "10.0.0.0/8");
+        assert_eq!(Cidr::parse("127.0.0.2").unwrap().as_str(), "127.0.0.2");
+        assert_eq!(Cidr::parse("127.0.0.2/32").unwrap().as_str(), "127.0.0.2");
+        assert_eq!(
+            Cidr::parse("2001:DB8::/32").unwrap().as_str(),
+            "2001:db8::/32"
+        );
+        assert_eq!(Cidr::parse("0.0.0.0/0").unwrap().as_str(), "0.0.0.0/0");
+        for bad in [
+            "10.0.0.1/8",
+            "10.0.0.0/33",
+            "10.0.0.0/",
+            "10.0.0.0/+8",
+            "all",
+            "10.0.0.0/8; allow all",
+            "10.0.0.0/8\n",
+            "",
+            "::1/129",
+        ] {
+            assert!(Cidr::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn nginx_versions_and_sizes() {
+        assert_eq!(parse_nginx_version("1.22").unwrap(), (1, 22, 0));
+        assert_eq!(parse_nginx_version("1.25.1").unwrap(), (1, 25, 1));
+        for bad in ["1", "1.x", "v1.22", "1.22.0.1", ""] {
+            assert!(parse_nginx_version(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_nginx_size("20m").unwrap(), 20 << 20);
+        assert_eq!(parse_nginx_size("20M").unwrap(), 20 << 20);
+        assert_eq!(parse_nginx_size("1g").unwrap(), 1 << 30);
+        assert_eq!(parse_nginx_size("4096").unwrap(), 4096);
+        for bad in ["", "m", "20mb", "-1m", "20 m", "1e3"] {
+            assert!(parse_nginx_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn host_dirs() {
+        for good in ["../certs", "../../certs/staging", "/etc/ssl/logto"] {
+            assert!(check_host_dir(good).is_ok(), "{good}");
+        }
+        for bad in ["certs", "./certs", "../a b", "../a:b", "/a$b", "", "/a;b"] {
+            assert!(check_host_dir(bad).is_err(), "{bad}");
         }
     }
 }

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::env::EnvVar;
-use crate::config::model::{Config, DatabaseKind};
+use crate::config::model::{Config, DatabaseKind, NginxTls};
 
 /// The banner every output starts with.
 pub fn banner(config: &Config) -> String {
@@ -45,8 +45,11 @@ pub struct ComposeContext {
     pub restart: String,
     pub env_file: &'static str,
     pub postgres: Option<PostgresService>,
-    /// `address:host-port:container-port` entries.
+    /// `address:host-port:container-port` entries; empty behind the nginx service.
     pub ports: Vec<String>,
+    /// Read-only bind mounts of the logto service (Node's HTTPS certificates).
+    pub volumes: Vec<String>,
+    pub nginx: Option<NginxService>,
     pub seed_command: Vec<&'static str>,
     pub migrate_command: Vec<&'static str>,
     pub start_command: Vec<&'static str>,
@@ -62,6 +65,41 @@ pub struct PostgresService {
     /// `volume:data-dir`; the data directory moved in Postgres 18.
     pub mount: String,
     pub healthcheck: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct NginxService {
+    pub image: String,
+    /// `port:port` on every interface: nginx is the public entry point.
+    pub ports: Vec<String>,
+    pub volumes: Vec<String>,
+}
+
+/// Where the official nginx image reads server blocks; mounting our folder there replaces
+/// the image's own `default.conf` (a welcome page on port 80).
+pub const NGINX_CONF_DIR: &str = "/etc/nginx/conf.d";
+
+fn nginx_service(config: &Config) -> Option<NginxService> {
+    let n = config.nginx.as_ref()?;
+    let service = n.compose.as_ref()?;
+    let mut volumes = vec![format!("./nginx:{NGINX_CONF_DIR}:ro")];
+    if let NginxTls::Nginx {
+        certificate,
+        host_dir: Some(dir),
+        ..
+    } = &n.tls
+    {
+        let cert_dir = certificate.rsplit_once('/').map_or("/", |(d, _)| d);
+        volumes.push(format!("{dir}:{cert_dir}:ro"));
+    }
+    Some(NginxService {
+        image: service.image.clone(),
+        ports: super::nginx::published_ports(config)
+            .into_iter()
+            .map(|p| format!("{p}:{p}"))
+            .collect(),
+        volumes,
+    })
 }
 
 /// Image entrypoint is `npm run`, so commands are npm script arguments.
@@ -116,6 +154,7 @@ pub fn compose(config: &Config) -> ComposeContext {
         DatabaseKind::External { .. } => None,
     };
     let c = &config.compose;
+    let nginx = nginx_service(config);
     let mut ports = vec![format!(
         "{}:{p}:{p}",
         c.publish_address,
@@ -128,8 +167,20 @@ pub fn compose(config: &Config) -> ComposeContext {
             p = config.admin.port
         ));
     }
+    if nginx.is_some() {
+        // nginx reaches Logto on the compose network; nothing else should.
+        ports.clear();
+    }
+    let volumes = config
+        .https
+        .as_ref()
+        .and_then(|h| Some(format!("{}:{}:ro", h.host_dir.as_ref()?, h.dir()?)))
+        .into_iter()
+        .collect();
     ComposeContext {
         banner: banner(config),
+        volumes,
+        nginx,
         image: config.logto.image_ref(),
         restart: c.restart.clone(),
         env_file: ".env",

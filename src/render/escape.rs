@@ -6,6 +6,10 @@
 //! - compose YAML: JSON as above, plus `$` doubled, because compose interpolates `$`.
 //! - dotenv: quoting that the npm `dotenv` package (read by Logto's CLI), compose's env-file
 //!   parser and python-dotenv all read back to the same value.
+//! - nginx: a value is one token. Characters that end or open a directive or block, start
+//!   a comment or expand a variable (`;{}#$`), quotes, backslashes and control characters
+//!   are refused outright (no nginx quoting neutralises `$`); anything else that is not a
+//!   plain token character is double-quoted.
 
 use indexmap::IndexMap;
 
@@ -100,6 +104,27 @@ pub fn yaml_plain_safe(s: &str) -> bool {
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
         && !WORDS.contains(&s.to_ascii_lowercase().as_str())
+}
+
+/// One nginx token for `value`, or why it cannot be one.
+pub fn nginx_token(value: &str) -> Result<String, String> {
+    if value.is_empty() {
+        return Err("is empty".into());
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| c.is_control() || !c.is_ascii() || ";{}#$\"'\\`".contains(*c))
+    {
+        return Err(format!(
+            "contains {c:?}, which could change the nginx configuration"
+        ));
+    }
+    let bare = |c: char| c.is_ascii_alphanumeric() || "._:/-[]@+=,*~%!^|?&<>()".contains(c);
+    if value.chars().all(bare) {
+        Ok(value.to_string())
+    } else {
+        Ok(format!("\"{value}\""))
+    }
 }
 
 /// A string as a JSON string literal (valid YAML double-quoted scalar).
@@ -202,6 +227,19 @@ mod tests {
             "1.43.0",
         ] {
             assert!(!yaml_plain_safe(quoted), "{quoted}");
+        }
+    }
+
+    #[test]
+    fn nginx_tokens() {
+        assert_eq!(nginx_token("auth.example.com").unwrap(), "auth.example.com");
+        assert_eq!(nginx_token("[::1]:443").unwrap(), "[::1]:443");
+        assert_eq!(nginx_token("10.0.0.0/8").unwrap(), "10.0.0.0/8");
+        assert_eq!(nginx_token("a b").unwrap(), "\"a b\"");
+        for bad in [
+            "a;b", "a{", "}", "#x", "$host", "a\"b", "a'b", "a\\b", "a\nb", "a\rb", "", "é", "a`b",
+        ] {
+            assert!(nginx_token(bad).is_err(), "{bad:?}");
         }
     }
 

@@ -8,6 +8,7 @@ pub mod context;
 pub mod env;
 pub mod escape;
 pub mod kubernetes;
+pub mod nginx;
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -24,6 +25,8 @@ use env::RuntimeInputs;
 
 pub const COMPOSE: &str = "compose/docker-compose.yml.j2";
 pub const DOTENV: &str = "env/logto.env.j2";
+pub const NGINX: &str = "nginx/logto.conf.j2";
+pub const NGINX_DEFAULT: &str = "nginx/default-server.conf.j2";
 
 /// Every template logto-deploy uses, embedded at build time.
 pub const TEMPLATES: &[(&str, &str)] = &[
@@ -84,6 +87,11 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         kubernetes::KUSTOMIZATION,
         include_str!("../../templates/kubernetes/kustomization.yaml.j2"),
     ),
+    (NGINX, include_str!("../../templates/nginx/logto.conf.j2")),
+    (
+        NGINX_DEFAULT,
+        include_str!("../../templates/nginx/default-server.conf.j2"),
+    ),
 ];
 
 /// Escaping is chosen by the template's file name, never by the template author.
@@ -95,6 +103,8 @@ fn auto_escape_for(name: &str) -> AutoEscape {
         AutoEscape::Custom("compose")
     } else if base.ends_with(".yml") || base.ends_with(".yaml") {
         AutoEscape::Custom("yaml")
+    } else if base.ends_with(".conf") {
+        AutoEscape::Custom("nginx")
     } else if base.ends_with(".json") {
         AutoEscape::Json
     } else {
@@ -121,6 +131,7 @@ fn format_value(
                 }
                 "compose" => yaml_flow(value).map_err(bad)?.replace('$', "$$"),
                 "yaml" => yaml_flow(value).map_err(bad)?,
+                "nginx" => nginx_value(value).map_err(bad)?,
                 other => return Err(bad(format!("unknown dialect `{other}`"))),
             };
             out.write_str(&text).map_err(|_| bad("write failed".into()))
@@ -150,6 +161,24 @@ fn yaml_flow(value: &Value) -> std::result::Result<String, String> {
         }
     }
     serde_json::to_string(value).map_err(|e| format!("cannot write a value as YAML: {e}"))
+}
+
+/// A scalar as one nginx token. Lists and maps have no single-token form: templates loop.
+fn nginx_value(value: &Value) -> std::result::Result<String, String> {
+    use minijinja::value::ValueKind;
+    match value.kind() {
+        ValueKind::String | ValueKind::Number => {
+            let s = value
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| value.to_string());
+            escape::nginx_token(&s)
+                .map_err(|m| format!("cannot write {s:?} to an nginx file: it {m}"))
+        }
+        other => Err(format!(
+            "cannot write a {other} to an nginx file as one value"
+        )),
+    }
 }
 
 /// `{{ text|comment }}`: each line prefixed with `# `, control characters replaced, safe.
@@ -297,6 +326,24 @@ pub fn render_all(
             },
         );
     }
+    if let (Some(conf), Some(default)) = (nginx::logto_conf(config), nginx::default_server(config))
+    {
+        for (path, contents) in [
+            ("nginx/logto.conf", renderer.render(NGINX, &conf)?),
+            (
+                "nginx/default-server.conf",
+                renderer.render(NGINX_DEFAULT, &default)?,
+            ),
+        ] {
+            outputs.insert(
+                path,
+                OutputFile {
+                    contents,
+                    secret: false,
+                },
+            );
+        }
+    }
 
     outputs.lint()?;
     Ok(outputs)
@@ -352,10 +399,36 @@ mod tests {
     fn escaping_follows_the_file_name() {
         assert_eq!(auto_escape_for(DOTENV), AutoEscape::Custom("dotenv"));
         assert_eq!(auto_escape_for(COMPOSE), AutoEscape::Custom("compose"));
+        assert_eq!(auto_escape_for(NGINX), AutoEscape::Custom("nginx"));
+        assert_eq!(auto_escape_for(NGINX_DEFAULT), AutoEscape::Custom("nginx"));
         assert_eq!(
             auto_escape_for("kubernetes/deployment.yaml.j2"),
             AutoEscape::Custom("yaml")
         );
+    }
+
+    #[test]
+    fn nginx_dialect_refuses_what_validation_missed() {
+        let mut env = Environment::new();
+        env.set_auto_escape_callback(auto_escape_for);
+        env.set_formatter(format_value);
+        env.add_template("t.conf.j2", "server_name {{ v }};")
+            .unwrap();
+        let t = env.get_template("t.conf.j2").unwrap();
+        let ok = |v: &str| t.render(minijinja::context! { v }).unwrap();
+        assert_eq!(ok("auth.example.com"), "server_name auth.example.com;");
+        assert_eq!(ok("a b"), "server_name \"a b\";");
+        assert_eq!(
+            t.render(minijinja::context! { v => 443 }).unwrap(),
+            "server_name 443;"
+        );
+        for bad in ["a;}", "$host", "a\nb", "x#", "\"", "{"] {
+            assert!(
+                t.render(minijinja::context! { v => bad }).is_err(),
+                "{bad:?}"
+            );
+        }
+        assert!(t.render(minijinja::context! { v => vec!["a"] }).is_err());
     }
 
     #[test]
