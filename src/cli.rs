@@ -13,6 +13,9 @@ use crate::render::env::RuntimeInputs;
 use crate::render::Renderer;
 use crate::secrets::StoreOutcome;
 
+#[path = "cli/secrets.rs"]
+mod secrets;
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
@@ -48,6 +51,8 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Print the JSON Schema of logto.toml.
     Schema,
+    /// Show, rotate and prune a profile's secrets (masked unless asked).
+    Secrets(secrets::SecretsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -68,6 +73,9 @@ pub struct RenderArgs {
     /// Directory of the secrets store (default `.logto-secrets` beside the config).
     #[arg(long, value_name = "DIR")]
     pub secrets_dir: Option<PathBuf>,
+    /// Write secret-bearing files even where git tracks them (they would be committed).
+    #[arg(long)]
+    pub allow_tracked_secrets: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -103,6 +111,7 @@ fn run(cli: &Cli) -> Result<ExitCode> {
         }
         Command::Validate(args) => validate(&cli.config, args),
         Command::Render(args) => render(&cli.config, args),
+        Command::Secrets(args) => secrets::run(&cli.config, args),
     }
 }
 
@@ -200,6 +209,20 @@ fn render(config_path: &Path, args: &RenderArgs) -> Result<ExitCode> {
     )?;
     for w in &rendered.opened.warnings {
         eprintln!("warning: {w}");
+    }
+    // Before anything is written, the store included.
+    let tracked = match args.stdout {
+        None => rendered.outputs.tracked_secret_files(&out_dir),
+        Some(_) => Vec::new(),
+    };
+    if !tracked.is_empty() && !args.allow_tracked_secrets {
+        return Err(Error::refused(
+            format!(
+                "refusing to write plaintext secrets to files git tracks: {}",
+                tracked.iter().map(|t| format!("`{}`", out_dir.join(t).display())).collect::<Vec<_>>().join(", ")
+            ),
+            Some("untrack them (`git rm --cached <file>`; the generated .gitignore then keeps them out), or pass --allow-tracked-secrets".into()),
+        ));
     }
     rendered.opened.commit()?;
     if rendered.opened.outcome == StoreOutcome::Created {

@@ -80,6 +80,39 @@ impl Outputs {
         docs.join("---\n")
     }
 
+    /// Secret-bearing files that git already tracks at their destination under `dir`
+    /// (writing them would put plaintext secrets into the next commit). Empty when `dir`
+    /// is not in a git work tree or git is not installed.
+    pub fn tracked_secret_files(&self, dir: &Path) -> Vec<String> {
+        let mut base = dir.to_path_buf();
+        while !base.exists() {
+            match base.parent() {
+                Some(p) if !p.as_os_str().is_empty() => base = p.to_path_buf(),
+                _ => {
+                    base = PathBuf::from(".");
+                    break;
+                }
+            }
+        }
+        let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        self.files
+            .iter()
+            .filter(|(_, f)| f.secret)
+            .filter(|(rel, _)| {
+                std::process::Command::new("git")
+                    .arg("-C")
+                    .arg(&base)
+                    .args(["ls-files", "--error-unmatch", "--"])
+                    .arg(absolute.join(rel))
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success())
+            })
+            .map(|(rel, _)| rel.clone())
+            .collect()
+    }
+
     /// Write atomically into `dir`, replacing what was there.
     pub fn write(&self, dir: &Path) -> Result<()> {
         check_replaceable(dir, self)?;

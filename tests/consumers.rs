@@ -11,7 +11,7 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use logto_deploy::render::env::{logto_env, postgres_env};
+use logto_deploy::render::env::{logto_env, postgres_env, sync_env};
 
 /// Is `program` runnable? Panics when it is required but missing.
 fn have(program: &str, version_arg: &str) -> bool {
@@ -157,6 +157,7 @@ fn node_dotenv_reads_back_every_value() {
         };
         let expected: Vec<_> = logto_env(&config, &store, &common::inputs_for(&config))
             .into_iter()
+            .chain(sync_env(&store))
             .chain(postgres_env(&config, &store))
             .collect();
         assert_eq!(parsed.len(), expected.len());

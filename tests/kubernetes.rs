@@ -329,15 +329,31 @@ fn logto_pods_get_writable_dirs_and_only_the_secrets_they_read() {
     assert!(env.contains(&"SECRET_VAULT_KEK"));
     let job = kind(&docs, "Job")[0];
     let spec = &job["spec"]["template"]["spec"];
+    let init = spec["initContainers"].as_sequence().unwrap();
+    let names: Vec<_> = init.iter().map(|c| c["name"].as_str().unwrap()).collect();
     assert_eq!(
-        spec["initContainers"]
-            .as_sequence()
-            .unwrap()
-            .last()
-            .unwrap()["args"],
+        names,
+        ["wait-for-postgres", "seed", "migrate"],
+        "seed, then migrations, in order"
+    );
+    assert_eq!(
+        init[1]["args"],
         serde_yaml::from_str::<Value>("[cli, db, seed, \"--\", \"--swe\"]").unwrap()
     );
-    let migrate = &spec["containers"][0];
+    // Last, the store's keys into both tenants.
+    let sync = &spec["containers"][0];
+    assert_eq!(sync["name"], "sync-keys");
+    let script = sync["command"][2].as_str().unwrap();
+    assert!(
+        script.contains("db config set oidc.privateKeys")
+            && script.contains("for tenant in default admin")
+    );
+    assert!(!server["env"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .any(|e| e["name"] == "LOGTO_DEPLOY_PRIVATE_KEYS_JSON"));
+    let migrate = &init[2];
     assert_eq!(
         migrate["args"],
         serde_yaml::from_str::<Value>("[alteration, deploy, latest]").unwrap()

@@ -23,17 +23,20 @@ pub fn banner(config: &Config) -> String {
 pub struct DotenvContext<'a> {
     pub banner: String,
     pub logto: &'a [EnvVar],
+    pub sync: &'a [EnvVar],
     pub postgres: &'a [EnvVar],
 }
 
 pub fn dotenv<'a>(
     config: &Config,
     logto: &'a [EnvVar],
+    sync: &'a [EnvVar],
     postgres: &'a [EnvVar],
 ) -> DotenvContext<'a> {
     DotenvContext {
         banner: banner(config),
         logto,
+        sync,
         postgres,
     }
 }
@@ -53,6 +56,7 @@ pub struct ComposeContext {
     pub seed_command: Vec<&'static str>,
     pub migrate_command: Vec<&'static str>,
     pub start_command: Vec<&'static str>,
+    pub sync_keys_script: &'static str,
     pub healthcheck: Vec<String>,
 }
 
@@ -106,6 +110,12 @@ fn nginx_service(config: &Config) -> Option<NginxService> {
 pub const SEED: &[&str] = &["cli", "db", "seed", "--", "--swe"];
 pub const MIGRATE: &[&str] = &["alteration", "deploy", "latest"];
 pub const START: &[&str] = &["start"];
+
+/// Sets both tenants' signing and cookie keys to exactly those of the store. Runs after
+/// migrations on every deploy (idempotent), so a rotation in the store reaches a database
+/// that was seeded long ago. The JSON comes from the environment, never the command line
+/// of a file that may be committed.
+pub const SYNC_KEYS_SCRIPT: &str = "set -e; for tenant in default admin; do npm run cli db config set oidc.privateKeys \"$LOGTO_DEPLOY_PRIVATE_KEYS_JSON\" -- --tenantId \"$tenant\"; npm run cli db config set oidc.cookieKeys \"$LOGTO_DEPLOY_COOKIE_KEYS_JSON\" -- --tenantId \"$tenant\"; done";
 
 /// Postgres data directory for a major version.
 pub fn postgres_data_dir(major: u32) -> &'static str {
@@ -189,6 +199,7 @@ pub fn compose(config: &Config) -> ComposeContext {
         seed_command: SEED.to_vec(),
         migrate_command: MIGRATE.to_vec(),
         start_command: START.to_vec(),
+        sync_keys_script: SYNC_KEYS_SCRIPT,
         healthcheck: vec![
             "CMD".into(),
             "node".into(),

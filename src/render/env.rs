@@ -215,6 +215,27 @@ pub fn logto_env(config: &Config, store: &Store, inputs: &RuntimeInputs) -> Vec<
     v
 }
 
+/// Names of the variables that carry the store's keys as Logto's `db config set` JSON.
+pub const PRIVATE_KEYS_JSON: &str = "LOGTO_DEPLOY_PRIVATE_KEYS_JSON";
+pub const COOKIE_KEYS_JSON: &str = "LOGTO_DEPLOY_COOKIE_KEYS_JSON";
+
+/// Variables read only by the key-sync step, which sets the seeded database's keys to
+/// exactly the keys of the store (Logto reads OIDC_* variables only when seeding).
+pub fn sync_env(store: &Store) -> Vec<EnvVar> {
+    vec![
+        var(
+            PRIVATE_KEYS_JSON,
+            crate::secrets::rotate::private_keys_json(store),
+            true,
+        ),
+        var(
+            COOKIE_KEYS_JSON,
+            crate::secrets::rotate::cookie_keys_json(store),
+            true,
+        ),
+    ]
+}
+
 /// Variables of the bundled Postgres container (empty for an external database).
 pub fn postgres_env(config: &Config, store: &Store) -> Vec<EnvVar> {
     match &config.database.kind {

@@ -7,12 +7,13 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::context::{banner, postgres_data_dir, MIGRATE, SEED, START};
+use super::context::{banner, postgres_data_dir, MIGRATE, SEED, START, SYNC_KEYS_SCRIPT};
 use super::env::EnvVar;
 use super::Renderer;
 use crate::config::kubernetes::{Hook, Kubernetes};
 use crate::config::model::{Config, DatabaseKind};
 use crate::error::Result;
+use crate::secrets::Store;
 
 /// Variables only `db seed` reads: the running server never needs them.
 const SEED_ONLY: &[&str] = &["OIDC_PRIVATE_KEYS", "OIDC_COOKIE_KEYS"];
@@ -478,7 +479,9 @@ impl<'a> MiscCtx<'a> {
 pub fn render(
     config: &Config,
     logto_env: &[EnvVar],
+    sync_env: &[EnvVar],
     postgres_env: &[EnvVar],
+    store: &Store,
     r: &Renderer,
 ) -> Result<Vec<(String, String)>> {
     let k = &config.kubernetes;
@@ -502,6 +505,7 @@ pub fn render(
         .collect();
     let secret_data: IndexMap<String, String> = logto_env
         .iter()
+        .chain(sync_env)
         .chain(postgres_env)
         .filter(|v| v.secret)
         .map(|v| (v.name.clone(), v.value.clone()))
@@ -649,14 +653,25 @@ pub fn render(
         .chain(logto_env.iter().map(|v| env_ref(k, v)))
         .collect();
     let seed = logto_container(config, "seed", SEED, job_env.clone(), &mounts, false);
-    let mut migrate_env = job_env;
+    let mut migrate_env = job_env.clone();
     migrate_env.push(literal("CI", "true"));
     let migrate = logto_container(config, "migrate", MIGRATE, migrate_env, &mounts, false);
+    // Last, the store's keys into both tenants: a rotation reaches a seeded database. The
+    // revision (key ids only) is part of the spec, so a rotation names a new Job.
+    let mut sync_env_refs = job_env;
+    sync_env_refs.extend(sync_env.iter().map(|v| env_ref(k, v)));
+    sync_env_refs.push(literal(
+        "LOGTO_DEPLOY_KEYS_REVISION",
+        &crate::secrets::rotate::keys_revision(store),
+    ));
+    let mut sync = logto_container(config, "sync-keys", &[], sync_env_refs, &mounts, false);
+    sync.command = vec!["sh".into(), "-c".into(), SYNC_KEYS_SCRIPT.into()];
     let mut init = Vec::new();
     init.extend(wait_for_postgres(config));
     init.extend(connectors_init(config, &mounts, true));
     init.push(seed);
-    let mut job_pod = pod(config, "migration", init, vec![migrate], volumes.clone());
+    init.push(migrate);
+    let mut job_pod = pod(config, "migration", init, vec![sync], volumes.clone());
     job_pod.restart_policy = Some("Never");
     let job_settings = JobSettings {
         ttl_seconds_after_finished: k.migration.ttl_seconds_after_finished,

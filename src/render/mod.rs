@@ -25,6 +25,7 @@ use env::RuntimeInputs;
 
 pub const COMPOSE: &str = "compose/docker-compose.yml.j2";
 pub const DOTENV: &str = "env/logto.env.j2";
+pub const GITIGNORE: &str = "gitignore.j2";
 pub const NGINX: &str = "nginx/logto.conf.j2";
 pub const NGINX_DEFAULT: &str = "nginx/default-server.conf.j2";
 
@@ -35,6 +36,7 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/compose/docker-compose.yml.j2"),
     ),
     (DOTENV, include_str!("../../templates/env/logto.env.j2")),
+    (GITIGNORE, include_str!("../../templates/gitignore.j2")),
     (
         kubernetes::MACROS,
         include_str!("../../templates/kubernetes/_pod.yaml.j2"),
@@ -296,9 +298,13 @@ pub fn render_all(
     let postgres_env = env::postgres_env(config, store);
     let mut outputs = Outputs::default();
 
-    let dotenv_ctx = context::dotenv(config, &logto_env, &postgres_env);
+    let sync_env = env::sync_env(store);
+    let dotenv_ctx = context::dotenv(config, &logto_env, &sync_env, &postgres_env);
     let dotenv = renderer.render(DOTENV, &dotenv_ctx)?;
-    lint_dotenv(&dotenv, logto_env.iter().chain(&postgres_env))?;
+    lint_dotenv(
+        &dotenv,
+        logto_env.iter().chain(&sync_env).chain(&postgres_env),
+    )?;
     outputs.insert(
         ".env",
         OutputFile {
@@ -316,7 +322,14 @@ pub fn render_all(
         },
     );
 
-    for (file, text) in kubernetes::render(config, &logto_env, &postgres_env, renderer)? {
+    for (file, text) in kubernetes::render(
+        config,
+        &logto_env,
+        &sync_env,
+        &postgres_env,
+        store,
+        renderer,
+    )? {
         let secret = file == "secret.yaml";
         outputs.insert(
             format!("kubernetes/{file}"),
@@ -344,6 +357,25 @@ pub fn render_all(
             );
         }
     }
+
+    // Last: a .gitignore naming every file that holds plaintext secrets.
+    let secret_paths: Vec<&String> = outputs
+        .files
+        .iter()
+        .filter(|(_, f)| f.secret)
+        .map(|(p, _)| p)
+        .collect();
+    let gitignore = renderer.render(
+        GITIGNORE,
+        minijinja::context! { banner => context::banner(config), secret_paths },
+    )?;
+    outputs.insert(
+        ".gitignore",
+        OutputFile {
+            contents: gitignore,
+            secret: false,
+        },
+    );
 
     outputs.lint()?;
     Ok(outputs)

@@ -5,6 +5,7 @@
 //! identical in `.env`, compose and every other file, on every re-render.
 
 pub mod generate;
+pub mod rotate;
 pub mod store;
 
 pub use store::{Opened, Store, StoreOutcome};

@@ -72,7 +72,11 @@ pub fn render_shipped(profile: Option<&str>) -> (Config, Store, Outputs) {
 /// (whose base64 form in a Kubernetes Secret contains no raw piece of the password).
 pub fn mask(text: &str, store: &Store, config: &Config) -> String {
     let mut secrets = store.secret_values();
-    for v in logto_deploy::render::env::logto_env(config, store, &inputs_for_masking(config)) {
+    let env = logto_deploy::render::env::logto_env(config, store, &inputs_for_masking(config));
+    for v in env
+        .into_iter()
+        .chain(logto_deploy::render::env::sync_env(store))
+    {
         if v.secret {
             secrets.push((v.name.to_ascii_lowercase().replace('_', "-"), v.value));
         }
