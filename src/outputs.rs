@@ -26,6 +26,9 @@ pub struct OutputFile {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Outputs {
     pub files: IndexMap<String, OutputFile>,
+    /// Files of the user's that live in the output directory and are carried over by
+    /// every render (e.g. `secrets.env` with secrets they manage).
+    pub preserve: Vec<String>,
 }
 
 impl Outputs {
@@ -43,7 +46,9 @@ impl Outputs {
             if !f.contents.ends_with('\n') {
                 return Err(bad("does not end with a newline".into()));
             }
-            if !f.contents.lines().take(3).any(|l| l.contains(MARKER)) {
+            // Key files are data for other programs (a PEM must start with its BEGIN line).
+            if !path.starts_with("keys/") && !f.contents.lines().take(3).any(|l| l.contains(MARKER))
+            {
                 return Err(bad("has no banner".into()));
             }
             if path.ends_with(".yml") || path.ends_with(".yaml") {
@@ -138,6 +143,19 @@ impl Outputs {
         for (rel, f) in &self.files {
             write_file(&staging.path().join(rel), f)?;
         }
+        for rel in &self.preserve {
+            let old = dir.join(rel);
+            if old.is_file() {
+                let new = staging.path().join(rel);
+                fs::copy(&old, &new).map_err(|source| Error::Write {
+                    path: new.clone(),
+                    source,
+                })?;
+                if let Ok(f) = fs::File::open(&new) {
+                    let _ = f.sync_all();
+                }
+            }
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -188,7 +206,11 @@ fn check_replaceable(dir: &Path, new: &Outputs) -> Result<()> {
         ));
     }
     for (rel, p) in files_under(dir)? {
-        if new.files.contains_key(&rel) || is_generated(&p) {
+        if new.files.contains_key(&rel)
+            || new.preserve.contains(&rel)
+            || is_generated(&p)
+            || is_key_file(&rel)
+        {
             continue;
         }
         return Err(Error::refused(
@@ -227,6 +249,18 @@ pub fn files_under(dir: &Path) -> Result<Vec<(String, PathBuf)>> {
     }
     out.sort();
     Ok(out)
+}
+
+/// A signing-key file of `delivery = "key-files"` (PEM and JSON carry no banner).
+fn is_key_file(rel: &str) -> bool {
+    let Some(name) = rel.strip_prefix("keys/") else {
+        return false;
+    };
+    name == "private-keys.json"
+        || name
+            .strip_prefix("oidc-private-key-")
+            .and_then(|n| n.strip_suffix(".pem"))
+            .is_some_and(|n| n.parse::<u8>().is_ok())
 }
 
 /// A file with our banner near its top.

@@ -18,7 +18,7 @@ use logto_deploy::secrets::Store;
 use rand_chacha::rand_core::SeedableRng;
 use serde_yaml::Value;
 
-const FIXTURES: &[&str] = &["full", "admin-off"];
+const FIXTURES: &[&str] = &["full", "admin-off", "existing-secret", "key-files"];
 
 fn render_fixture(name: &str) -> (Config, Store, Outputs) {
     let path = common::root().join(format!("tests/fixtures/kubernetes/{name}.toml"));
@@ -97,6 +97,12 @@ fn fixture_snapshots() {
 fn secret_values_equal_the_env_file() {
     for (name, _, outputs) in all_cases() {
         let env = dotenv_parse(&outputs.files[".env"].contents).unwrap();
+        if name == "fixture-existing-secret" {
+            // The user manages the values: neither file carries them.
+            assert!(!outputs.files.contains_key("kubernetes/secret.yaml"));
+            assert!(!env.contains_key("DB_URL") && !env.contains_key("OIDC_PRIVATE_KEYS"));
+            continue;
+        }
         let secret: Value =
             serde_yaml::from_str(&outputs.files["kubernetes/secret.yaml"].contents).unwrap();
         let configmap: Value =
@@ -129,7 +135,7 @@ fn secret_values_equal_the_env_file() {
 fn selectors_match_and_references_resolve() {
     for (name, _, outputs) in all_cases() {
         let docs = docs(&outputs);
-        let secret = &kind(&docs, "Secret")[0]["data"];
+        let secrets = kind(&docs, "Secret");
         let configmap = &kind(&docs, "ConfigMap")[0]["data"];
         let pvcs: BTreeSet<_> = kind(&docs, "PersistentVolumeClaim")
             .iter()
@@ -173,14 +179,25 @@ fn selectors_match_and_references_resolve() {
             for c in containers {
                 for e in c["env"].as_sequence().into_iter().flatten() {
                     if let Some(r) = e["valueFrom"]["secretKeyRef"].as_mapping() {
-                        assert_eq!(
-                            r[&Value::from("name")],
-                            kind(&docs, "Secret")[0]["metadata"]["name"]
-                        );
+                        let (secret, key) = (&r[&Value::from("name")], &r[&Value::from("key")]);
+                        if name == "fixture-existing-secret" {
+                            // References only, to the Secret the user manages, with mapped keys.
+                            assert_eq!(secret, "logto-from-vault");
+                            let var = e["name"].as_str().unwrap();
+                            let expected = match var {
+                                "DB_URL" => "db-url",
+                                "SECRET_VAULT_KEK" => "vault-kek",
+                                other => other,
+                            };
+                            assert_eq!(key, expected, "{var}");
+                            continue;
+                        }
+                        let rendered = secrets.iter().find(|s| &s["metadata"]["name"] == secret);
+                        let rendered = rendered
+                            .unwrap_or_else(|| panic!("{name}: Secret {secret:?} is not rendered"));
                         assert!(
-                            secret.get(&r[&Value::from("key")]).is_some(),
-                            "{name}: secret key {:?}",
-                            r[&Value::from("key")]
+                            rendered["data"].get(key).is_some(),
+                            "{name}: secret key {key:?}"
                         );
                     }
                     if let Some(r) = e["valueFrom"]["configMapKeyRef"].as_mapping() {

@@ -46,8 +46,14 @@ fn the_same_secrets_appear_in_compose_and_env() {
             serde_yaml::from_str(&outputs.files["docker-compose.yml"].contents).unwrap();
         let services = compose["services"].as_mapping().unwrap();
         // Every Logto container reads the one .env; none carries a secret of its own.
-        for name in ["logto", "logto-seed", "logto-migrate"] {
-            assert_eq!(services[name]["env_file"], ".env", "{name}");
+        for name in ["logto", "logto-seed", "logto-migrate", "logto-keys"] {
+            let files: Vec<&str> = services[name]["env_file"]
+                .as_sequence()
+                .unwrap()
+                .iter()
+                .map(|f| f.as_str().unwrap())
+                .collect();
+            assert_eq!(files, [".env"], "{name}");
         }
         if let Some(pg) = services.get("postgres") {
             // Postgres takes its password from .env by interpolation, and DB_URL carries the same one.

@@ -18,6 +18,8 @@ pub struct Config {
     pub database: Database,
     pub redis: Option<Redis>,
     pub secrets: SecretsSpec,
+    /// How secret values reach the containers.
+    pub delivery: Delivery,
     pub compose: Compose,
     pub kubernetes: super::kubernetes::Kubernetes,
     /// The nginx reverse proxy, when enabled.
@@ -153,6 +155,21 @@ impl KeyAlgorithm {
             KeyAlgorithm::EcP384 => "ec-p-384".into(),
         }
     }
+}
+
+/// How secret values reach the containers (`[secrets] delivery`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Delivery {
+    /// `.env` and the Kubernetes Secret carry the values.
+    Inline,
+    /// The user manages them: a Kubernetes Secret of this name (keys mapped per variable)
+    /// and, for compose, a `secrets.env` beside the outputs.
+    ExistingSecret {
+        name: Option<String>,
+        keys: IndexMap<String, String>,
+    },
+    /// Signing keys as PEM files (OIDC_PRIVATE_KEY_PATHS), the rest inline.
+    KeyFiles,
 }
 
 #[derive(Debug, Clone, Serialize)]

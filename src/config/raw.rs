@@ -162,6 +162,16 @@ pub struct RawSecrets {
     /// Number of cookie keys generated at first render (default 1).
     #[schemars(range(min = 1, max = 10))]
     pub cookie_keys: Option<u32>,
+    /// How secrets reach Logto: `inline` (default: `.env` and a Kubernetes Secret carry
+    /// them), `existing-secret` (you manage them: the outputs only reference them and are
+    /// safe to commit) or `key-files` (signing keys as PEM files, OIDC_PRIVATE_KEY_PATHS).
+    #[schemars(extend("enum" = ["inline", "existing-secret", "key-files"]))]
+    pub delivery: Option<String>,
+    /// With `existing-secret`: name of the Kubernetes Secret you manage (default `<kubernetes.name>-secret`).
+    pub existing_secret: Option<String>,
+    /// With `existing-secret`: key in that Secret for a variable, e.g. `DB_URL = "db-url"`
+    /// (default: the variable's own name).
+    pub existing_secret_keys: Option<IndexMap<String, String>>,
 }
 
 /// docker-compose output.

@@ -204,6 +204,7 @@ pub fn resolve(
     let database = resolve_database(&mut cx, raw.database.as_ref());
     let redis = raw.redis.as_ref().and_then(|r| resolve_redis(&mut cx, r));
     let secrets = resolve_secrets(&mut cx, raw.secrets.as_ref());
+    let delivery = resolve_delivery(&mut cx, raw.secrets.as_ref(), raw.env.as_ref());
     let compose = resolve_compose(&mut cx, raw.compose.as_ref());
     let extra_env = resolve_env(&mut cx, raw.env.as_ref());
     let kubernetes = super::kubernetes::resolve(
@@ -266,6 +267,7 @@ pub fn resolve(
                 database,
                 redis,
                 secrets,
+                delivery,
                 compose,
                 kubernetes,
                 nginx,
@@ -781,6 +783,96 @@ fn resolve_secrets(cx: &mut Ctx, raw: Option<&RawSecrets>) -> Option<SecretsSpec
         signing_key,
         cookie_keys: raw.cookie_keys.unwrap_or(1),
     })
+}
+
+/// Variables that can live in a user-managed Secret (see `render::env`).
+const SECRET_VARIABLES: &[&str] = &[
+    "DB_URL",
+    "REDIS_URL",
+    "SECRET_VAULT_KEK",
+    "OIDC_PRIVATE_KEYS",
+    "OIDC_COOKIE_KEYS",
+    "LOGTO_DEPLOY_PRIVATE_KEYS_JSON",
+    "LOGTO_DEPLOY_COOKIE_KEYS_JSON",
+    "POSTGRES_PASSWORD",
+];
+
+fn resolve_delivery(
+    cx: &mut Ctx,
+    raw: Option<&RawSecrets>,
+    env: Option<&IndexMap<String, String>>,
+) -> Delivery {
+    let default = RawSecrets::default();
+    let raw = raw.unwrap_or(&default);
+    match raw.delivery.as_deref() {
+        Some("existing-secret") => {
+            if let Some(name) = &raw.existing_secret {
+                cx.parse(
+                    "/secrets/existing-secret",
+                    super::kubernetes::check_dns_subdomain(name),
+                    None,
+                );
+            }
+            let mut keys = IndexMap::new();
+            for (var, key) in raw.existing_secret_keys.iter().flatten() {
+                let pointer = format!(
+                    "/secrets/existing-secret-keys/{}",
+                    super::source::pointer_segment(var)
+                );
+                let known = SECRET_VARIABLES.contains(&var.as_str())
+                    || env.is_some_and(|e| e.contains_key(var));
+                if !known {
+                    let list = SECRET_VARIABLES.join("`, `");
+                    cx.err_key(
+                        &pointer,
+                        format!("`{var}` is not a secret variable logto-deploy writes"),
+                        Some(format!("map one of `{list}` (or a variable of `[env]`)")),
+                    );
+                    continue;
+                }
+                let key_ok = !key.is_empty()
+                    && key.len() <= 253
+                    && key
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "-._".contains(c));
+                if !key_ok {
+                    cx.err(
+                        &pointer,
+                        format!("`{key}` is not a Secret key (letters, digits, `-`, `_` and `.`)"),
+                        None,
+                    );
+                    continue;
+                }
+                keys.insert(var.clone(), key.clone());
+            }
+            Delivery::ExistingSecret {
+                name: raw.existing_secret.clone(),
+                keys,
+            }
+        }
+        other => {
+            for (field, set) in [
+                ("existing-secret", raw.existing_secret.is_some()),
+                ("existing-secret-keys", raw.existing_secret_keys.is_some()),
+            ] {
+                if set {
+                    cx.inapplicable(
+                        &format!("/secrets/{field}"),
+                        "/secrets/delivery",
+                        format!(
+                            "`secrets.{field}` applies only to `delivery = \"existing-secret\"`"
+                        ),
+                        "remove it, or set `delivery = \"existing-secret\"`".into(),
+                    );
+                }
+            }
+            if other == Some("key-files") {
+                Delivery::KeyFiles
+            } else {
+                Delivery::Inline
+            }
+        }
+    }
 }
 
 fn resolve_compose(cx: &mut Ctx, raw: Option<&RawCompose>) -> Option<Compose> {

@@ -3,8 +3,12 @@
 
 use serde::Serialize;
 
-use super::env::EnvVar;
-use crate::config::model::{Config, DatabaseKind, NginxTls};
+use super::env::{EnvVar, KEYS_DIR};
+use crate::config::model::{Config, DatabaseKind, Delivery, NginxTls};
+
+/// The file beside the outputs that holds secret values the user manages
+/// (`delivery = "existing-secret"`); renders keep it, `.gitignore` names it.
+pub const USER_SECRETS_FILE: &str = "secrets.env";
 
 /// The banner every output starts with.
 pub fn banner(config: &Config) -> String {
@@ -22,6 +26,8 @@ pub fn banner(config: &Config) -> String {
 #[derive(Serialize)]
 pub struct DotenvContext<'a> {
     pub banner: String,
+    /// Where the secret values are, when not in this file.
+    pub secrets_elsewhere: Option<&'static str>,
     pub logto: &'a [EnvVar],
     pub sync: &'a [EnvVar],
     pub postgres: &'a [EnvVar],
@@ -35,6 +41,8 @@ pub fn dotenv<'a>(
 ) -> DotenvContext<'a> {
     DotenvContext {
         banner: banner(config),
+        secrets_elsewhere: matches!(config.delivery, Delivery::ExistingSecret { .. })
+            .then_some(USER_SECRETS_FILE),
         logto,
         sync,
         postgres,
@@ -46,7 +54,10 @@ pub struct ComposeContext {
     pub banner: String,
     pub image: String,
     pub restart: String,
-    pub env_file: &'static str,
+    /// `.env`, plus the user's `secrets.env` when secrets are managed outside.
+    pub env_files: Vec<&'static str>,
+    /// `./keys:/etc/logto/keys:ro` for the services that read key files.
+    pub key_mount: Option<String>,
     pub postgres: Option<PostgresService>,
     /// `address:host-port:container-port` entries; empty behind the nginx service.
     pub ports: Vec<String>,
@@ -69,6 +80,8 @@ pub struct PostgresService {
     /// `volume:data-dir`; the data directory moved in Postgres 18.
     pub mount: String,
     pub healthcheck: Vec<String>,
+    /// With user-managed secrets, POSTGRES_PASSWORD comes from their `secrets.env`.
+    pub password_file: Option<&'static str>,
 }
 
 #[derive(Serialize)]
@@ -115,7 +128,8 @@ pub const START: &[&str] = &["start"];
 /// migrations on every deploy (idempotent), so a rotation in the store reaches a database
 /// that was seeded long ago. The JSON comes from the environment, never the command line
 /// of a file that may be committed.
-pub const SYNC_KEYS_SCRIPT: &str = "set -e; for tenant in default admin; do npm run cli db config set oidc.privateKeys \"$LOGTO_DEPLOY_PRIVATE_KEYS_JSON\" -- --tenantId \"$tenant\"; npm run cli db config set oidc.cookieKeys \"$LOGTO_DEPLOY_COOKIE_KEYS_JSON\" -- --tenantId \"$tenant\"; done";
+/// With key files the private keys' JSON is read from the mounted file instead.
+pub const SYNC_KEYS_SCRIPT: &str = "set -e; PRIVATE_KEYS=\"${LOGTO_DEPLOY_PRIVATE_KEYS_JSON:-$(cat \"$LOGTO_DEPLOY_PRIVATE_KEYS_FILE\")}\"; for tenant in default admin; do npm run cli db config set oidc.privateKeys \"$PRIVATE_KEYS\" -- --tenantId \"$tenant\"; npm run cli db config set oidc.cookieKeys \"$LOGTO_DEPLOY_COOKIE_KEYS_JSON\" -- --tenantId \"$tenant\"; done";
 
 /// Postgres data directory for a major version.
 pub fn postgres_data_dir(major: u32) -> &'static str {
@@ -140,6 +154,7 @@ pub fn logto_probe_script(config: &Config) -> String {
 }
 
 pub fn compose(config: &Config) -> ComposeContext {
+    let external = matches!(config.delivery, Delivery::ExistingSecret { .. });
     let postgres = match &config.database.kind {
         DatabaseKind::Bundled {
             image,
@@ -152,6 +167,7 @@ pub fn compose(config: &Config) -> ComposeContext {
             database: name.clone(),
             volume: "postgres-data",
             mount: format!("postgres-data:{}", postgres_data_dir(*major)),
+            password_file: external.then_some(USER_SECRETS_FILE),
             healthcheck: vec![
                 "CMD".into(),
                 "pg_isready".into(),
@@ -193,7 +209,12 @@ pub fn compose(config: &Config) -> ComposeContext {
         nginx,
         image: config.logto.image_ref(),
         restart: c.restart.clone(),
-        env_file: ".env",
+        env_files: if external {
+            vec![".env", USER_SECRETS_FILE]
+        } else {
+            vec![".env"]
+        },
+        key_mount: (config.delivery == Delivery::KeyFiles).then(|| format!("./keys:{KEYS_DIR}:ro")),
         postgres,
         ports,
         seed_command: SEED.to_vec(),

@@ -236,6 +236,44 @@ pub fn sync_env(store: &Store) -> Vec<EnvVar> {
     ]
 }
 
+/// Where signing-key files are mounted with `delivery = "key-files"`.
+pub const KEYS_DIR: &str = "/etc/logto/keys";
+pub const PRIVATE_KEYS_FILE: &str = "LOGTO_DEPLOY_PRIVATE_KEYS_FILE";
+
+/// With `delivery = "key-files"`: the signing keys as files (`oidc-private-key-N.pem`, and
+/// `private-keys.json` for the key sync), named relative to `KEYS_DIR`.
+pub fn key_files(store: &Store) -> Vec<(String, String)> {
+    let mut files: Vec<(String, String)> = store
+        .oidc_private_keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| (format!("oidc-private-key-{}.pem", i + 1), k.pem.clone()))
+        .collect();
+    let mut json = crate::secrets::rotate::private_keys_json(store);
+    json.push('\n');
+    files.push(("private-keys.json".into(), json));
+    files
+}
+
+/// Switch the variables to key files: OIDC_PRIVATE_KEY_PATHS names the PEM files (the
+/// seed guide's method) and the sync step reads its JSON from a file, so no signing key
+/// is left in the environment.
+pub fn use_key_files(store: &Store, logto: &mut [EnvVar], sync: &mut [EnvVar]) {
+    let paths: Vec<String> = (1..=store.oidc_private_keys.len())
+        .map(|i| format!("{KEYS_DIR}/oidc-private-key-{i}.pem"))
+        .collect();
+    if let Some(v) = logto.iter_mut().find(|v| v.name == "OIDC_PRIVATE_KEYS") {
+        *v = var("OIDC_PRIVATE_KEY_PATHS", paths.join(","), false);
+    }
+    if let Some(v) = sync.iter_mut().find(|v| v.name == PRIVATE_KEYS_JSON) {
+        *v = var(
+            PRIVATE_KEYS_FILE,
+            format!("{KEYS_DIR}/private-keys.json"),
+            false,
+        );
+    }
+}
+
 /// Variables of the bundled Postgres container (empty for an external database).
 pub fn postgres_env(config: &Config, store: &Store) -> Vec<EnvVar> {
     match &config.database.kind {

@@ -17,6 +17,7 @@ use std::path::Path;
 use minijinja::{AutoEscape, Environment, UndefinedBehavior, Value};
 use serde::Serialize;
 
+use crate::config::model::Delivery;
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::outputs::{OutputFile, Outputs};
@@ -294,24 +295,48 @@ pub fn render_all(
     inputs: &RuntimeInputs,
     renderer: &Renderer,
 ) -> Result<Outputs> {
-    let logto_env = env::logto_env(config, store, inputs);
+    let mut logto_env = env::logto_env(config, store, inputs);
+    let mut sync_env = env::sync_env(store);
     let postgres_env = env::postgres_env(config, store);
+    let key_files = match config.delivery {
+        Delivery::KeyFiles => {
+            env::use_key_files(store, &mut logto_env, &mut sync_env);
+            env::key_files(store)
+        }
+        _ => Vec::new(),
+    };
+    let external = matches!(config.delivery, Delivery::ExistingSecret { .. });
     let mut outputs = Outputs::default();
 
-    let sync_env = env::sync_env(store);
-    let dotenv_ctx = context::dotenv(config, &logto_env, &sync_env, &postgres_env);
-    let dotenv = renderer.render(DOTENV, &dotenv_ctx)?;
-    lint_dotenv(
-        &dotenv,
-        logto_env.iter().chain(&sync_env).chain(&postgres_env),
-    )?;
+    // With user-managed secrets the .env holds only settings; values come from the
+    // user's `secrets.env` (kept across renders, git-ignored).
+    let keep = |v: &&env::EnvVar| !(external && v.secret);
+    let (l, y, p): (Vec<_>, Vec<_>, Vec<_>) = (
+        logto_env.iter().filter(keep).cloned().collect(),
+        sync_env.iter().filter(keep).cloned().collect(),
+        postgres_env.iter().filter(keep).cloned().collect(),
+    );
+    let dotenv = renderer.render(DOTENV, context::dotenv(config, &l, &y, &p))?;
+    lint_dotenv(&dotenv, l.iter().chain(&y).chain(&p))?;
     outputs.insert(
         ".env",
         OutputFile {
             contents: dotenv,
-            secret: true,
+            secret: !external,
         },
     );
+    if external {
+        outputs.preserve.push(context::USER_SECRETS_FILE.into());
+    }
+    for (name, contents) in &key_files {
+        outputs.insert(
+            format!("keys/{name}"),
+            OutputFile {
+                contents: contents.clone(),
+                secret: true,
+            },
+        );
+    }
 
     let compose = renderer.render(COMPOSE, context::compose(config))?;
     outputs.insert(
@@ -322,15 +347,14 @@ pub fn render_all(
         },
     );
 
-    for (file, text) in kubernetes::render(
-        config,
-        &logto_env,
-        &sync_env,
-        &postgres_env,
-        store,
-        renderer,
-    )? {
-        let secret = file == "secret.yaml";
+    let envs = kubernetes::Envs {
+        logto: &logto_env,
+        sync: &sync_env,
+        postgres: &postgres_env,
+        key_files: &key_files,
+    };
+    for (file, text) in kubernetes::render(config, &envs, store, renderer)? {
+        let secret = file.ends_with("secret.yaml");
         outputs.insert(
             format!("kubernetes/{file}"),
             OutputFile {
@@ -359,12 +383,13 @@ pub fn render_all(
     }
 
     // Last: a .gitignore naming every file that holds plaintext secrets.
-    let secret_paths: Vec<&String> = outputs
+    let mut secret_paths: Vec<String> = outputs
         .files
         .iter()
         .filter(|(_, f)| f.secret)
-        .map(|(p, _)| p)
+        .map(|(p, _)| p.clone())
         .collect();
+    secret_paths.extend(outputs.preserve.iter().cloned());
     let gitignore = renderer.render(
         GITIGNORE,
         minijinja::context! { banner => context::banner(config), secret_paths },

@@ -81,6 +81,8 @@ pub fn mask(text: &str, store: &Store, config: &Config) -> String {
             secrets.push((v.name.to_ascii_lowercase().replace('_', "-"), v.value));
         }
     }
+    // Signing-key files (`delivery = "key-files"`) hold the keys in forms of their own.
+    secrets.extend(logto_deploy::render::env::key_files(store));
     secrets.push(("db-password".into(), FIXTURE_DB_PASSWORD.into()));
     secrets.push(("redis-password".into(), FIXTURE_REDIS_PASSWORD.into()));
     secrets.push(("oidc-private-keys".into(), store.oidc_private_keys_env()));

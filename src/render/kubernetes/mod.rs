@@ -7,389 +7,16 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+mod pod;
+
 use super::context::{banner, postgres_data_dir, MIGRATE, SEED, START, SYNC_KEYS_SCRIPT};
 use super::env::EnvVar;
 use super::Renderer;
-use crate::config::kubernetes::{Hook, Kubernetes};
-use crate::config::model::{Config, DatabaseKind};
+use crate::config::kubernetes::Hook;
+use crate::config::model::{Config, DatabaseKind, Delivery};
 use crate::error::Result;
 use crate::secrets::Store;
-
-/// Variables only `db seed` reads: the running server never needs them.
-const SEED_ONLY: &[&str] = &["OIDC_PRIVATE_KEYS", "OIDC_COOKIE_KEYS"];
-/// Where Logto writes at run time; each gets an emptyDir under a read-only root.
-const ALTERATIONS_DIR: &str = "/etc/logto/packages/cli/alteration-scripts";
-const CONNECTORS_DIR: &str = "/etc/logto/packages/core/connectors";
-const HOME_DIR: &str = "/home/logto";
-
-#[derive(Serialize, Clone)]
-struct Meta {
-    name: String,
-    namespace: String,
-    labels: IndexMap<String, String>,
-    annotations: IndexMap<String, String>,
-}
-
-#[derive(Serialize, Clone)]
-struct EnvEntry {
-    name: String,
-    /// A literal value, or
-    value: Option<String>,
-    /// a key of the Secret (`secret = true`) or ConfigMap.
-    from: Option<String>,
-    secret: bool,
-}
-
-#[derive(Serialize, Clone)]
-struct Mount {
-    name: String,
-    path: String,
-    read_only: bool,
-}
-
-#[derive(Serialize, Clone)]
-struct Volume {
-    name: String,
-    /// `emptyDir`, `pvc` or `secret`.
-    kind: &'static str,
-    source: Option<String>,
-    /// Secret items: key → file name.
-    items: Vec<(String, String)>,
-}
-
-#[derive(Serialize, Clone)]
-struct Port {
-    name: &'static str,
-    port: u16,
-}
-
-#[derive(Serialize, Clone)]
-struct Probes {
-    scheme: &'static str,
-}
-
-#[derive(Serialize, Clone)]
-struct Container {
-    name: String,
-    image: String,
-    pull_policy: String,
-    /// Only set where the image's entrypoint is not the one to run.
-    command: Vec<String>,
-    args: Vec<String>,
-    env: Vec<EnvEntry>,
-    ports: Vec<Port>,
-    probes: Option<Probes>,
-    /// `pg_isready` arguments for the database.
-    exec_probe: Vec<String>,
-    requests: Vec<(String, String)>,
-    limits: Vec<(String, String)>,
-    mounts: Vec<Mount>,
-}
-
-#[derive(Serialize, Clone)]
-struct Pod {
-    labels: IndexMap<String, String>,
-    selector: IndexMap<String, String>,
-    annotations: IndexMap<String, String>,
-    run_as_user: u32,
-    run_as_group: u32,
-    fs_group: u32,
-    pull_secrets: Vec<String>,
-    init_containers: Vec<Container>,
-    containers: Vec<Container>,
-    volumes: Vec<Volume>,
-    restart_policy: Option<&'static str>,
-    spread: bool,
-}
-
-fn labels(config: &Config, component: &str) -> IndexMap<String, String> {
-    let k = &config.kubernetes;
-    IndexMap::from([
-        ("app.kubernetes.io/name".into(), "logto".into()),
-        ("app.kubernetes.io/instance".into(), k.name.clone()),
-        (
-            "app.kubernetes.io/version".into(),
-            config.logto.version.clone(),
-        ),
-        ("app.kubernetes.io/component".into(), component.into()),
-        ("app.kubernetes.io/part-of".into(), "logto".into()),
-        ("app.kubernetes.io/managed-by".into(), "logto-deploy".into()),
-    ])
-}
-
-/// The labels a selector matches: stable across upgrades (no version).
-fn selector(config: &Config, component: &str) -> IndexMap<String, String> {
-    IndexMap::from([
-        ("app.kubernetes.io/name".into(), "logto".into()),
-        (
-            "app.kubernetes.io/instance".into(),
-            config.kubernetes.name.clone(),
-        ),
-        ("app.kubernetes.io/component".into(), component.into()),
-    ])
-}
-
-fn meta(config: &Config, name: String, component: &str) -> Meta {
-    Meta {
-        name,
-        namespace: config.kubernetes.namespace.clone(),
-        labels: labels(config, component),
-        annotations: IndexMap::new(),
-    }
-}
-
-pub fn secret_name(k: &Kubernetes) -> String {
-    format!("{}-secret", k.name)
-}
-
-pub fn configmap_name(k: &Kubernetes) -> String {
-    format!("{}-config", k.name)
-}
-
-fn env_ref(k: &Kubernetes, v: &EnvVar) -> EnvEntry {
-    EnvEntry {
-        name: v.name.clone(),
-        value: None,
-        from: Some(if v.secret {
-            secret_name(k)
-        } else {
-            configmap_name(k)
-        }),
-        secret: v.secret,
-    }
-}
-
-fn literal(name: &str, value: &str) -> EnvEntry {
-    EnvEntry {
-        name: name.into(),
-        value: Some(value.into()),
-        from: None,
-        secret: false,
-    }
-}
-
-fn mount(name: &str, path: &str) -> Mount {
-    Mount {
-        name: name.into(),
-        path: path.into(),
-        read_only: false,
-    }
-}
-
-fn empty_dir(name: &str) -> Volume {
-    Volume {
-        name: name.into(),
-        kind: "emptyDir",
-        source: None,
-        items: Vec::new(),
-    }
-}
-
-/// Volumes and mounts every Logto container needs, plus HTTPS and connectors when set.
-/// A shared connectors PVC is filled once, by the migration Job; a per-pod emptyDir is
-/// filled by each server pod (so the Job does not mount it).
-fn logto_storage(config: &Config, for_job: bool) -> (Vec<Volume>, Vec<Mount>) {
-    let k = &config.kubernetes;
-    let mut volumes = vec![
-        empty_dir("alteration-scripts"),
-        empty_dir("home"),
-        empty_dir("tmp"),
-    ];
-    let mut mounts = vec![
-        mount("alteration-scripts", ALTERATIONS_DIR),
-        mount("home", HOME_DIR),
-        mount("tmp", "/tmp"),
-    ];
-    if let (Some(h), Some(secret)) = (&config.https, &k.https_secret) {
-        let (dir, cert) = h.cert_path.rsplit_once('/').unwrap_or(("", &h.cert_path));
-        let key = h.key_path.rsplit('/').next().unwrap_or(&h.key_path);
-        volumes.push(Volume {
-            name: "https".into(),
-            kind: "secret",
-            source: Some(secret.clone()),
-            items: vec![
-                ("tls.crt".into(), cert.into()),
-                ("tls.key".into(), key.into()),
-            ],
-        });
-        mounts.push(Mount {
-            name: "https".into(),
-            path: dir.into(),
-            read_only: true,
-        });
-    }
-    if let Some(c) = k
-        .connectors
-        .as_ref()
-        .filter(|c| !for_job || c.pvc.is_some())
-    {
-        volumes.push(match &c.pvc {
-            Some(_) => Volume {
-                name: "connectors".into(),
-                kind: "pvc",
-                source: Some(format!("{}-connectors", k.name)),
-                items: Vec::new(),
-            },
-            None => empty_dir("connectors"),
-        });
-        mounts.push(mount("connectors", CONNECTORS_DIR));
-    }
-    (volumes, mounts)
-}
-
-fn logto_container(
-    config: &Config,
-    name: &str,
-    args: &[&str],
-    env: Vec<EnvEntry>,
-    mounts: &[Mount],
-    serve: bool,
-) -> Container {
-    let k = &config.kubernetes;
-    let mut ports = Vec::new();
-    if serve {
-        ports.push(Port {
-            name: "http",
-            port: config.logto.port,
-        });
-        if config.admin.enabled {
-            ports.push(Port {
-                name: "admin",
-                port: config.admin.port,
-            });
-        }
-    }
-    Container {
-        name: name.into(),
-        image: config.logto.image_ref(),
-        pull_policy: k.image_pull_policy.clone(),
-        command: Vec::new(),
-        args: args.iter().map(|s| s.to_string()).collect(),
-        env,
-        ports,
-        probes: serve.then_some(Probes {
-            scheme: if config.https.is_some() {
-                "HTTPS"
-            } else {
-                "HTTP"
-            },
-        }),
-        exec_probe: Vec::new(),
-        requests: k
-            .requests
-            .iter()
-            .map(|(a, b)| (a.clone(), b.clone()))
-            .collect(),
-        limits: k
-            .limits
-            .iter()
-            .map(|(a, b)| (a.clone(), b.clone()))
-            .collect(),
-        mounts: mounts.to_vec(),
-    }
-}
-
-fn base_env() -> Vec<EnvEntry> {
-    vec![
-        literal("HOME", HOME_DIR),
-        literal("npm_config_cache", &format!("{HOME_DIR}/.npm")),
-    ]
-}
-
-fn pod(
-    config: &Config,
-    component: &str,
-    init: Vec<Container>,
-    containers: Vec<Container>,
-    volumes: Vec<Volume>,
-) -> Pod {
-    let k = &config.kubernetes;
-    Pod {
-        labels: labels(config, component),
-        selector: selector(config, component),
-        annotations: IndexMap::new(),
-        run_as_user: k.run_as_user,
-        run_as_group: k.run_as_group,
-        fs_group: k.fs_group,
-        pull_secrets: k.image_pull_secrets.clone(),
-        init_containers: init,
-        containers,
-        volumes,
-        restart_policy: None,
-        spread: false,
-    }
-}
-
-/// The init container that fills the connectors directory: in the Job for a shared PVC
-/// (once, not racing between pods), in every server pod for an emptyDir.
-fn connectors_init(config: &Config, mounts: &[Mount], for_job: bool) -> Option<Container> {
-    let c = config
-        .kubernetes
-        .connectors
-        .as_ref()
-        .filter(|c| c.pvc.is_some() == for_job)?;
-    let mut args = vec!["cli", "connector", "add", "--"];
-    if c.official {
-        args.push("--official");
-    }
-    args.extend(c.packages.iter().map(String::as_str));
-    Some(logto_container(
-        config,
-        "connectors",
-        &args,
-        base_env(),
-        mounts,
-        false,
-    ))
-}
-
-/// With the bundled database, wait until it accepts connections: a seed that fails
-/// because Postgres is still starting would burn the Job's retries.
-fn wait_for_postgres(config: &Config) -> Option<Container> {
-    let DatabaseKind::Bundled {
-        image, name, user, ..
-    } = &config.database.kind
-    else {
-        return None;
-    };
-    let k = &config.kubernetes;
-    Some(Container {
-        name: "wait-for-postgres".into(),
-        image: image.clone(),
-        pull_policy: k.image_pull_policy.clone(),
-        command: vec!["sh".into(), "-c".into(), "until pg_isready -h postgres -p 5432 -U \"$PGUSER\" -d \"$PGDATABASE\"; do sleep 2; done".into()],
-        args: Vec::new(),
-        env: vec![literal("PGUSER", user), literal("PGDATABASE", name)],
-        ports: Vec::new(),
-        probes: None,
-        exec_probe: Vec::new(),
-        requests: vec![("cpu".into(), "10m".into()), ("memory".into(), "16Mi".into())],
-        limits: vec![("memory".into(), "64Mi".into())],
-        mounts: vec![mount("tmp", "/tmp")],
-    })
-}
-
-fn checksum(parts: &[&IndexMap<String, String>]) -> String {
-    let mut h = Sha256::new();
-    for map in parts {
-        for (k, v) in *map {
-            h.update(k.as_bytes());
-            h.update([0]);
-            h.update(v.as_bytes());
-            h.update([0]);
-        }
-    }
-    format!("{:x}", h.finalize())
-}
-
-fn hook_annotations(hook: Hook, wave: i32) -> IndexMap<String, String> {
-    match hook {
-        Hook::ArgoCd if wave != 0 => {
-            IndexMap::from([("argocd.argoproj.io/sync-wave".into(), wave.to_string())])
-        }
-        _ => IndexMap::new(),
-    }
-}
+use pod::*;
 
 #[derive(Serialize)]
 struct DataCtx<'a> {
@@ -474,46 +101,73 @@ impl<'a> MiscCtx<'a> {
     }
 }
 
-/// Render every Kubernetes resource; returns `(file name, contents)` in apply order,
-/// ending with `kustomization.yaml`.
-pub fn render(
-    config: &Config,
-    logto_env: &[EnvVar],
-    sync_env: &[EnvVar],
-    postgres_env: &[EnvVar],
-    store: &Store,
-    r: &Renderer,
-) -> Result<Vec<(String, String)>> {
-    let k = &config.kubernetes;
-    let banner = banner(config);
-    let b = banner.as_str();
-    let hook = k.migration.hook;
-    let mut files: Vec<(String, String)> = Vec::new();
-    let mut add = |file: &str, text: String| files.push((file.to_string(), text));
-
-    if k.create_namespace {
-        let mut m = meta(config, k.namespace.clone(), "namespace");
-        m.annotations = hook_annotations(hook, -3);
-        add("namespace.yaml", r.render(NAMESPACE, MiscCtx::new(b, m))?);
-    }
-
-    let config_data: IndexMap<String, String> = logto_env
+/// A Secret manifest carrying `vars` under the names the deployment reads them by (the
+/// user-managed Secret's name and keys with `delivery = "existing-secret"`): what
+/// `secrets export --format kubernetes` prints, e.g. to seal it or load it into a vault.
+pub fn secret_manifest(config: &Config, vars: &[EnvVar], r: &Renderer) -> Result<String> {
+    let name = vars
+        .first()
+        .map(|v| secret_ref(config, &v.name).0)
+        .unwrap_or_else(|| secret_name(&config.kubernetes));
+    let data = vars
         .iter()
-        .chain(postgres_env)
+        .map(|v| (secret_ref(config, &v.name).1, base64(&v.value)))
+        .collect();
+    r.render(
+        SECRET,
+        DataCtx {
+            banner: &banner(config),
+            meta: meta(config, name, "server"),
+            data,
+        },
+    )
+}
+
+/// A rendered file: name under `kubernetes/` and contents.
+type RenderedFile = (String, String);
+
+/// The variable lists every output shares (see `render::env`), and key files.
+pub struct Envs<'a> {
+    pub logto: &'a [EnvVar],
+    pub sync: &'a [EnvVar],
+    pub postgres: &'a [EnvVar],
+    /// `delivery = "key-files"`: file name → contents, mounted at `env::KEYS_DIR`.
+    pub key_files: &'a [(String, String)],
+}
+
+/// Name of the Secret holding key files.
+fn key_files_secret(k: &crate::config::kubernetes::Kubernetes) -> String {
+    format!("{}-oidc-keys", k.name)
+}
+
+fn base64(v: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(v)
+}
+
+/// ConfigMap, Secret (unless the user manages it) and the key-files Secret. Returns the
+/// files and the data the pod checksum covers.
+fn render_data(
+    config: &Config,
+    envs: &Envs,
+    b: &str,
+    r: &Renderer,
+) -> Result<(Vec<RenderedFile>, IndexMap<String, String>)> {
+    let k = &config.kubernetes;
+    let hook = k.migration.hook;
+    let all = || envs.logto.iter().chain(envs.sync).chain(envs.postgres);
+    let config_data: IndexMap<String, String> = all()
         .filter(|v| !v.secret)
         .map(|v| (v.name.clone(), v.value.clone()))
         .collect();
-    let secret_data: IndexMap<String, String> = logto_env
-        .iter()
-        .chain(sync_env)
-        .chain(postgres_env)
+    let secret_data: IndexMap<String, String> = all()
         .filter(|v| v.secret)
         .map(|v| (v.name.clone(), v.value.clone()))
         .collect();
+    let mut files = Vec::new();
     let mut m = meta(config, configmap_name(k), "server");
     m.annotations = hook_annotations(hook, -2);
-    add(
-        "configmap.yaml",
+    files.push((
+        "configmap.yaml".to_string(),
         r.render(
             CONFIGMAP,
             DataCtx {
@@ -522,29 +176,77 @@ pub fn render(
                 data: config_data.clone(),
             },
         )?,
-    );
-    let encoded = secret_data
-        .iter()
-        .map(|(n, v)| {
-            (
-                n.clone(),
-                base64::engine::general_purpose::STANDARD.encode(v),
-            )
-        })
-        .collect();
-    let mut m = meta(config, secret_name(k), "server");
-    m.annotations = hook_annotations(hook, -2);
-    add(
-        "secret.yaml",
-        r.render(
-            SECRET,
-            DataCtx {
-                banner: b,
-                meta: m,
-                data: encoded,
-            },
-        )?,
-    );
+    ));
+    let mut checksum_data = config_data;
+    if !matches!(config.delivery, Delivery::ExistingSecret { .. }) {
+        let mut m = meta(config, secret_name(k), "server");
+        m.annotations = hook_annotations(hook, -2);
+        let data = secret_data
+            .iter()
+            .map(|(n, v)| (n.clone(), base64(v)))
+            .collect();
+        files.push((
+            "secret.yaml".to_string(),
+            r.render(
+                SECRET,
+                DataCtx {
+                    banner: b,
+                    meta: m,
+                    data,
+                },
+            )?,
+        ));
+        checksum_data.extend(secret_data);
+    }
+    if !envs.key_files.is_empty() {
+        let mut m = meta(config, key_files_secret(k), "migration");
+        m.annotations = hook_annotations(hook, -2);
+        let data: IndexMap<String, String> = envs
+            .key_files
+            .iter()
+            .map(|(n, v)| (n.clone(), base64(v)))
+            .collect();
+        files.push((
+            "oidc-keys-secret.yaml".to_string(),
+            r.render(
+                SECRET,
+                DataCtx {
+                    banner: b,
+                    meta: m,
+                    data,
+                },
+            )?,
+        ));
+    }
+    Ok((files, checksum_data))
+}
+
+/// Render every Kubernetes resource; returns `(file name, contents)` in apply order,
+/// ending with `kustomization.yaml`.
+pub fn render(
+    config: &Config,
+    envs: &Envs,
+    store: &Store,
+    r: &Renderer,
+) -> Result<Vec<(String, String)>> {
+    let (logto_env, sync_env, postgres_env) = (envs.logto, envs.sync, envs.postgres);
+    let k = &config.kubernetes;
+    let banner = banner(config);
+    let b = banner.as_str();
+    let hook = k.migration.hook;
+    let mut files: Vec<(String, String)> = Vec::new();
+
+    if k.create_namespace {
+        let mut m = meta(config, k.namespace.clone(), "namespace");
+        m.annotations = hook_annotations(hook, -3);
+        files.push((
+            "namespace.yaml".into(),
+            r.render(NAMESPACE, MiscCtx::new(b, m))?,
+        ));
+    }
+    let (data_files, checksum_data) = render_data(config, envs, b, r)?;
+    files.extend(data_files);
+    let mut add = |file: &str, text: String| files.push((file.to_string(), text));
 
     if let DatabaseKind::Bundled {
         image,
@@ -553,7 +255,6 @@ pub fn render(
         user,
     } = &config.database.kind
     {
-        debug_assert!(postgres_env.iter().any(|v| v.name == "POSTGRES_PASSWORD"));
         let sel = selector(config, "database");
         let mut m = meta(config, "postgres".into(), "database");
         m.annotations = hook_annotations(hook, -2);
@@ -577,7 +278,7 @@ pub fn render(
         } else {
             format!("{data_dir}/pgdata")
         };
-        let mut env: Vec<EnvEntry> = postgres_env.iter().map(|v| env_ref(k, v)).collect();
+        let mut env: Vec<EnvEntry> = postgres_env.iter().map(|v| env_ref(config, v)).collect();
         env.push(literal("PGDATA", &pgdata));
         let container = Container {
             name: "postgres".into(),
@@ -650,7 +351,7 @@ pub fn render(
     // Migration Job: seed (skipped when seeded) in an init container, then alterations.
     let job_env: Vec<EnvEntry> = base_env()
         .into_iter()
-        .chain(logto_env.iter().map(|v| env_ref(k, v)))
+        .chain(logto_env.iter().map(|v| env_ref(config, v)))
         .collect();
     let seed = logto_container(config, "seed", SEED, job_env.clone(), &mounts, false);
     let mut migrate_env = job_env.clone();
@@ -659,7 +360,7 @@ pub fn render(
     // Last, the store's keys into both tenants: a rotation reaches a seeded database. The
     // revision (key ids only) is part of the spec, so a rotation names a new Job.
     let mut sync_env_refs = job_env;
-    sync_env_refs.extend(sync_env.iter().map(|v| env_ref(k, v)));
+    sync_env_refs.extend(sync_env.iter().map(|v| env_ref(config, v)));
     sync_env_refs.push(literal(
         "LOGTO_DEPLOY_KEYS_REVISION",
         &crate::secrets::rotate::keys_revision(store),
@@ -731,7 +432,7 @@ pub fn render(
         logto_env
             .iter()
             .filter(|v| !SEED_ONLY.contains(&v.name.as_str()))
-            .map(|v| env_ref(k, v)),
+            .map(|v| env_ref(config, v)),
     );
     let (volumes, mounts) = logto_storage(config, false);
     let server = logto_container(config, "logto", START, env, &mounts, true);
@@ -739,10 +440,8 @@ pub fn render(
     init.extend(connectors_init(config, &mounts, false));
     let mut p = pod(config, "server", init, vec![server], volumes);
     p.annotations = k.pod_annotations.clone();
-    p.annotations.insert(
-        "checksum/config".into(),
-        checksum(&[&config_data, &secret_data]),
-    );
+    p.annotations
+        .insert("checksum/config".into(), checksum(&[&checksum_data]));
     p.spread = k.max_replicas() > 1;
     let sel = selector(config, "server");
     add(
