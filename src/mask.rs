@@ -258,10 +258,11 @@ fn is_masked(s: &str) -> bool {
     rest.is_empty()
 }
 
+/// A variable name or a YAML key (`app.kubernetes.io/name`).
 fn is_name(k: &str) -> bool {
     !k.is_empty()
         && k.chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '.')
+            .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
 }
 
 /// A YAML scalar's text (quotes removed), base64-decoded when it is valid base64 of UTF-8.
@@ -311,9 +312,10 @@ mod tests {
         assert!(!out.contains("old-cookie"), "{out}");
         assert!(!out.contains("pw@"), "{out}");
         let yaml =
-            "kind: Secret\nmetadata:\n  name: x\ndata:\n  FOO: \"b2xkLXNlY3JldA==\"\nstray line\n";
+            "kind: Secret\nmetadata:\n  name: x\n  labels:\n    app.kubernetes.io/name: logto\ndata:\n  FOO: \"b2xkLXNlY3JldA==\"\nstray line\n";
         let out = m.mask(yaml, true);
         assert!(out.contains("  name: x\n"), "{out}");
+        assert!(out.contains("    app.kubernetes.io/name: logto\n"), "{out}");
         assert!(!out.contains("b2xk"), "{out}");
         assert!(!out.contains("stray"), "{out}");
     }
