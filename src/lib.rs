@@ -6,10 +6,14 @@
 //! generate once) → `render` (contexts → templates → lint) → `outputs` (write atomically).
 
 pub mod cli;
+pub mod compare;
 pub mod config;
 pub mod error;
+pub mod mask;
 pub mod outputs;
 pub mod render;
+pub mod report;
+pub mod scaffold;
 pub mod secrets;
 
 use std::path::{Path, PathBuf};

@@ -12,12 +12,21 @@ use logto_deploy::render::escape::dotenv_parse;
 use logto_deploy::secrets::store::{self, Store};
 
 fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_logto-deploy")).current_dir(dir).args(args).env("NO_COLOR", "1").output().unwrap()
+    Command::new(env!("CARGO_BIN_EXE_logto-deploy"))
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
 }
 
 fn ok(dir: &Path, args: &[&str]) -> String {
     let o = run(dir, args);
-    assert!(o.status.success(), "{args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
@@ -31,12 +40,18 @@ fn project(delivery: &str) -> (tempfile::TempDir, PathBuf) {
 }
 
 fn store(dir: &Path) -> Store {
-    store::load(&dir.join(".logto-secrets/base.json"), "base").unwrap().unwrap()
+    store::load(&dir.join(".logto-secrets/base.json"), "base")
+        .unwrap()
+        .unwrap()
 }
 
 /// Every file under `dir`, concatenated.
 fn tree_text(dir: &Path) -> String {
-    logto_deploy::outputs::files_under(dir).unwrap().into_iter().map(|(_, p)| fs::read_to_string(p).unwrap()).collect()
+    logto_deploy::outputs::files_under(dir)
+        .unwrap()
+        .into_iter()
+        .map(|(_, p)| fs::read_to_string(p).unwrap())
+        .collect()
 }
 
 #[test]
@@ -57,10 +72,18 @@ fn existing_secret_leaves_no_plaintext_in_the_output_tree() {
     assert!(values["DB_URL"].contains(&s.postgres_password));
     fs::write(out.join("secrets.env"), &exported).unwrap();
     ok(&dir, &["render"]);
-    assert_eq!(fs::read_to_string(out.join("secrets.env")).unwrap(), exported);
-    assert!(fs::read_to_string(out.join(".gitignore")).unwrap().contains("/secrets.env\n"));
+    assert_eq!(
+        fs::read_to_string(out.join("secrets.env")).unwrap(),
+        exported
+    );
+    assert!(fs::read_to_string(out.join(".gitignore"))
+        .unwrap()
+        .contains("/secrets.env\n"));
     let compose = fs::read_to_string(out.join("docker-compose.yml")).unwrap();
-    assert!(compose.contains("env_file: [\".env\", secrets.env]"), "{compose}");
+    assert!(
+        compose.contains("env_file: [\".env\", secrets.env]"),
+        "{compose}"
+    );
 }
 
 #[test]
@@ -73,12 +96,14 @@ fn export_as_a_kubernetes_secret_uses_the_referenced_names() {
     )
     .unwrap();
     ok(dir, &["render"]);
-    let manifest: serde_yaml::Value = serde_yaml::from_str(&ok(dir, &["secrets", "export", "--format", "kubernetes"])).unwrap();
+    let manifest: serde_yaml::Value =
+        serde_yaml::from_str(&ok(dir, &["secrets", "export", "--format", "kubernetes"])).unwrap();
     assert_eq!(manifest["kind"], "Secret");
     assert_eq!(manifest["metadata"]["name"], "vault-logto");
     assert!(manifest["data"]["db-url"].is_string());
     assert!(manifest["data"]["SECRET_VAULT_KEK"].is_string());
-    let deployment = fs::read_to_string(dir.join("deploy/base/kubernetes/deployment.yaml")).unwrap();
+    let deployment =
+        fs::read_to_string(dir.join("deploy/base/kubernetes/deployment.yaml")).unwrap();
     assert!(deployment.contains("name: vault-logto") && deployment.contains("key: db-url"));
 }
 
@@ -88,24 +113,66 @@ fn key_files_hold_the_signing_keys_privately() {
     let out = dir.join("deploy/base");
     let s = store(&dir);
     let pem = fs::read_to_string(out.join("keys/oidc-private-key-1.pem")).unwrap();
-    assert_eq!(pem, s.oidc_private_keys[0].pem, "a PEM file starts with its BEGIN line");
+    assert_eq!(
+        pem, s.oidc_private_keys[0].pem,
+        "a PEM file starts with its BEGIN line"
+    );
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
         for f in ["keys/oidc-private-key-1.pem", "keys/private-keys.json"] {
-            assert_eq!(fs::metadata(out.join(f)).unwrap().permissions().mode() & 0o777, 0o600, "{f}");
+            assert_eq!(
+                fs::metadata(out.join(f)).unwrap().permissions().mode() & 0o777,
+                0o600,
+                "{f}"
+            );
         }
     }
     let env = dotenv_parse(&fs::read_to_string(out.join(".env")).unwrap()).unwrap();
-    assert_eq!(env["OIDC_PRIVATE_KEY_PATHS"], "/etc/logto/keys/oidc-private-key-1.pem");
-    assert!(!env.contains_key("OIDC_PRIVATE_KEYS") && !env.contains_key("LOGTO_DEPLOY_PRIVATE_KEYS_JSON"));
-    assert!(!fs::read_to_string(out.join(".env")).unwrap().contains("PRIVATE KEY"), "no key material in .env");
-    let json: serde_json::Value = serde_json::from_str(&fs::read_to_string(out.join("keys/private-keys.json")).unwrap()).unwrap();
+    assert_eq!(
+        env["OIDC_PRIVATE_KEY_PATHS"],
+        "/etc/logto/keys/oidc-private-key-1.pem"
+    );
+    assert!(
+        !env.contains_key("OIDC_PRIVATE_KEYS")
+            && !env.contains_key("LOGTO_DEPLOY_PRIVATE_KEYS_JSON")
+    );
+    assert!(
+        !fs::read_to_string(out.join(".env"))
+            .unwrap()
+            .contains("PRIVATE KEY"),
+        "no key material in .env"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(out.join("keys/private-keys.json")).unwrap())
+            .unwrap();
     assert_eq!(json[0]["value"], s.oidc_private_keys[0].pem.as_str());
     let ignore = fs::read_to_string(out.join(".gitignore")).unwrap();
-    assert!(ignore.contains("/keys/oidc-private-key-1.pem\n") && ignore.contains("/keys/private-keys.json\n"), "{ignore}");
+    assert!(
+        ignore.contains("/keys/oidc-private-key-1.pem\n")
+            && ignore.contains("/keys/private-keys.json\n"),
+        "{ignore}"
+    );
     // A rotation re-renders the key files; the old ones are replaced, not refused.
     ok(&dir, &["secrets", "rotate", "signing-key"]);
     ok(&dir, &["render"]);
     assert!(out.join("keys/oidc-private-key-2.pem").exists());
+}
+
+#[test]
+fn check_accepts_the_users_secrets_env() {
+    let (_tmp, dir) = project("existing-secret");
+    fs::write(
+        dir.join("deploy/base/secrets.env"),
+        ok(&dir, &["secrets", "export"]),
+    )
+    .unwrap();
+    let o = run(&dir, &["check"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    common::assert_no_secret(&String::from_utf8_lossy(&o.stdout), &store(&dir));
 }

@@ -1,26 +1,33 @@
 //! The command line: clap types and the thin glue that runs each command and prints its
-//! results. The only module that writes to stdout or stderr.
+//! results. The only module that writes to stdout or stderr. `ci` holds the read-only
+//! commands CI runs (`check`, `diff`).
+
+mod ci;
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::{self, Loaded};
 use crate::error::{ConfigDiagnostic, Error, Result, Severity};
 use crate::render::env::RuntimeInputs;
 use crate::render::Renderer;
+use crate::report;
 use crate::secrets::StoreOutcome;
 
-#[path = "cli/secrets.rs"]
 mod secrets;
 
 const EXIT_CODES: &str = "\
 Exit codes:
   0  success
   1  error (configuration, secrets store, I/O or rendering)
-  2  usage error (bad arguments, unknown profile)";
+  2  usage error (bad arguments, unknown profile)
+  3  drift or difference (check: outputs on disk are out of date; diff: profiles differ)";
+
+/// Exit code of `check` and `diff` when something differs (like `cargo fmt --check`).
+pub const EXIT_DIFFERENT: u8 = 3;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -49,10 +56,43 @@ pub enum Command {
     Render(RenderArgs),
     /// Check the configuration without writing anything (every profile when none is named).
     Validate(ValidateArgs),
+    /// Compare what `render` would write with the output directory; writes nothing.
+    Check(ci::CheckArgs),
+    /// Compare the rendered outputs (or resolved configs) of two profiles (`base` = none).
+    Diff(ci::DiffArgs),
+    /// Create a commented logto.toml, its schema, two profiles and a .gitignore.
+    Init(InitArgs),
     /// Print the JSON Schema of logto.toml.
     Schema,
     /// Show, rotate and prune a profile's secrets (masked unless asked).
     Secrets(secrets::SecretsArgs),
+    /// Print a shell completion script.
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
+}
+
+/// Output format of `validate`, `check` and `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Format {
+    /// Text for people; diffs coloured on a terminal unless NO_COLOR is set.
+    #[default]
+    Human,
+    /// One JSON document on stdout (`{"version": 1, ...}`, see the README).
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to initialise (created if needed).
+    #[arg(default_value = ".", value_name = "DIR")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -89,6 +129,8 @@ pub struct ValidateArgs {
     /// Validate only this profile (default: the base file and every profile).
     #[arg(long, short = 'p', value_name = "NAME")]
     pub profile: Option<String>,
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
 }
 
 /// Parse arguments, run, print, and map the result to an exit code.
@@ -98,7 +140,25 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             report_error(&e);
+            if let Some(command) = cli.command.json_name() {
+                print!(
+                    "{}",
+                    report::to_json(&report::ErrorReport::new(command, &e))
+                );
+            }
             ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+impl Command {
+    /// The command's name when it prints JSON (then failures are JSON too).
+    fn json_name(&self) -> Option<&'static str> {
+        match self {
+            Command::Validate(a) if a.format == Format::Json => Some("validate"),
+            Command::Check(a) if a.format == Format::Json => Some("check"),
+            Command::Diff(a) if a.format == Format::Json => Some("diff"),
+            _ => None,
         }
     }
 }
@@ -109,14 +169,57 @@ fn run(cli: &Cli) -> Result<ExitCode> {
             print!("{}", config::schema::schema_json());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Validate(args) if args.format == Format::Json => validate_json(&cli.config, args),
         Command::Validate(args) => validate(&cli.config, args),
         Command::Render(args) => render(&cli.config, args),
         Command::Secrets(args) => secrets::run(&cli.config, args),
+        Command::Check(args) => ci::check(&cli.config, args),
+        Command::Diff(args) => ci::diff(&cli.config, args),
+        Command::Init(args) => init(&args.dir),
+        Command::Completions(args) => {
+            let mut cmd = Cli::command();
+            clap_complete::generate(args.shell, &mut cmd, "logto-deploy", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(Cli::command())
+                .render(&mut out)
+                .map_err(|source| Error::Write {
+                    path: "<stdout>".into(),
+                    source,
+                })?;
+            print!("{}", String::from_utf8_lossy(&out));
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 
-fn validate(config_path: &Path, args: &ValidateArgs) -> Result<ExitCode> {
-    let profiles: Vec<Option<String>> = match &args.profile {
+fn init(dir: &Path) -> Result<ExitCode> {
+    let written = crate::scaffold::init(dir)?;
+    println!("created in `{}`:", dir.display());
+    for p in written {
+        println!("  {p}");
+    }
+    println!("next:");
+    if dir != Path::new(".") {
+        println!("  cd {}", dir.display());
+    }
+    println!("  logto-deploy validate                        # check every profile");
+    println!("  logto-deploy render --profile staging        # generates its secrets once");
+    println!("  git add . && git commit                      # .gitignore keeps secrets out");
+    println!("  logto-deploy check --ignore-secret-files     # in CI: exit 3 when out of date");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Database connection budget of a valid config: pods × 3 pools × pool size.
+fn connections(c: &config::Config) -> (u64, u64) {
+    let pods = u64::from(c.kubernetes.max_replicas());
+    (pods, pods * 3 * u64::from(c.database.pool_size))
+}
+
+fn profiles_to_validate(config_path: &Path, profile: &Option<String>) -> Vec<Option<String>> {
+    match profile {
         Some(p) => vec![Some(p.clone())],
         None => std::iter::once(None)
             .chain(
@@ -125,7 +228,57 @@ fn validate(config_path: &Path, args: &ValidateArgs) -> Result<ExitCode> {
                     .map(Some),
             )
             .collect(),
+    }
+}
+
+fn validate_json(config_path: &Path, args: &ValidateArgs) -> Result<ExitCode> {
+    let mut profiles = Vec::new();
+    let mut failed = false;
+    for profile in profiles_to_validate(config_path, &args.profile) {
+        let name = profile.as_deref().unwrap_or("base").to_string();
+        let entry = match config::load(config_path, profile.as_deref()) {
+            Ok(loaded) => report::ValidatedProfile {
+                profile: name,
+                status: "ok",
+                source: Some(loaded.config.source.clone()),
+                database_connections: Some(connections(&loaded.config).1),
+                diagnostics: report::diagnostics(&loaded.warnings),
+            },
+            Err(Error::Config(diags)) => {
+                failed = true;
+                report::ValidatedProfile {
+                    profile: name,
+                    status: "error",
+                    source: None,
+                    database_connections: None,
+                    diagnostics: report::diagnostics(&diags),
+                }
+            }
+            Err(e) => return Err(e),
+        };
+        let base_failed = entry.profile == "base" && entry.status == "error";
+        profiles.push(entry);
+        if base_failed && args.profile.is_none() {
+            // As in the text output: a broken base breaks every profile.
+            break;
+        }
+    }
+    let doc = report::ValidateReport {
+        version: report::VERSION,
+        command: "validate",
+        status: if failed { "error" } else { "ok" },
+        profiles,
     };
+    print!("{}", report::to_json(&doc));
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn validate(config_path: &Path, args: &ValidateArgs) -> Result<ExitCode> {
+    let profiles = profiles_to_validate(config_path, &args.profile);
     let mut failed = false;
     if args.profile.is_none() {
         // A broken base breaks every profile: report it once.
@@ -153,12 +306,10 @@ fn validate(config_path: &Path, args: &ValidateArgs) -> Result<ExitCode> {
             Ok(loaded) => {
                 print_diagnostics(&loaded.warnings);
                 let c = &loaded.config;
-                let pods = c.kubernetes.max_replicas();
-                let pools = pods * 3;
+                let (pods, total) = connections(c);
                 println!(
-                    "ok: {name} ({}); database connections: up to {} ({pods} Kubernetes pod(s) × 3 pools × {})",
+                    "ok: {name} ({}); database connections: up to {total} ({pods} Kubernetes pod(s) × 3 pools × {})",
                     c.source,
-                    pools * c.database.pool_size,
                     c.database.pool_size
                 );
             }
@@ -278,13 +429,13 @@ pub fn plain_handler() -> miette::GraphicalReportHandler {
     miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::none()).with_context_lines(1)
 }
 
-fn print_diagnostics(diags: &[ConfigDiagnostic]) {
+pub(crate) fn print_diagnostics(diags: &[ConfigDiagnostic]) {
     if !diags.is_empty() {
         eprint!("{}", format_diagnostics(diags, &handler()));
     }
 }
 
-fn report_error(e: &Error) {
+pub(crate) fn report_error(e: &Error) {
     if let Error::Config(diags) = e {
         print_diagnostics(diags);
     }
