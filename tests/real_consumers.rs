@@ -153,7 +153,9 @@ impl Rendered {
     /// A plain value of the rendered `.env` (the ones read here hold no `\n` escapes).
     fn env(&self, name: &str) -> Option<String> {
         let text = self.env_text();
-        let raw = text.lines().find_map(|l| l.strip_prefix(&format!("{name}=")))?;
+        let raw = text
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}=")))?;
         let v = raw
             .strip_prefix('"')
             .and_then(|r| r.strip_suffix('"'))
@@ -296,7 +298,11 @@ fn node_imports_every_oidc_private_key_from_dotenv() {
         let profile = &r.store.profile;
         assert_eq!(keys.len(), r.store.oidc_private_keys.len(), "{profile}");
         for (key, stored) in keys.iter().zip(&r.store.oidc_private_keys) {
-            assert_eq!(key["pem"], stored.pem.trim(), "{profile}: key changed on the way");
+            assert_eq!(
+                key["pem"],
+                stored.pem.trim(),
+                "{profile}: key changed on the way"
+            );
             let (kty, bits, curve) = match algorithm(&stored.algorithm) {
                 KeyAlgorithm::Rsa(bits) => ("RSA", Some(bits), None),
                 KeyAlgorithm::EcP256 => ("EC", None, Some("prime256v1")),
@@ -315,7 +321,9 @@ fn node_imports_every_oidc_private_key_from_dotenv() {
 /// Create what the compose file's Postgres would hold, from the rendered `.env`.
 fn provision_bundled(pg: &Postgres, r: &Rendered) -> (String, String) {
     let user = r.env("POSTGRES_USER").expect("POSTGRES_USER in .env");
-    let password = r.env("POSTGRES_PASSWORD").expect("POSTGRES_PASSWORD in .env");
+    let password = r
+        .env("POSTGRES_PASSWORD")
+        .expect("POSTGRES_PASSWORD in .env");
     let db = r.env("POSTGRES_DB").expect("POSTGRES_DB in .env");
     // The official image makes POSTGRES_USER a superuser.
     pg.provision(&user, &password, &db, true);
@@ -340,7 +348,10 @@ fn bundled_db_url_connects_from_env_and_kubernetes_secret() {
         let expected = format!("{user}|{db}");
         let from_env = r.env("DB_URL").unwrap();
         let from_secret = r.k8s_secret("DB_URL");
-        for (source, url) in [(".env", &from_env), ("kubernetes/secret.yaml", &from_secret)] {
+        for (source, url) in [
+            (".env", &from_env),
+            ("kubernetes/secret.yaml", &from_secret),
+        ] {
             let url = pg.retarget(url, "postgres:5432");
             assert_eq!(
                 Postgres::connect(&url),
@@ -350,6 +361,17 @@ fn bundled_db_url_connects_from_env_and_kubernetes_secret() {
             );
         }
         assert_eq!(r.k8s_secret("POSTGRES_PASSWORD"), r.store.postgres_password);
+        // The server really checks passwords (TCP is scram-sha-256, never trust).
+        let wrong = pg.retarget(&from_env, "postgres:5432").replacen(
+            &format!(":{}@", r.store.postgres_password),
+            ":wrong@",
+            1,
+        );
+        let refused = Postgres::try_connect(&wrong).expect_err("a wrong password connected");
+        assert!(
+            refused.contains("password authentication failed"),
+            "{refused}"
+        );
         checked += 1;
     }
     assert!(checked >= 3, "the bundled profiles were not all checked");
@@ -421,8 +443,7 @@ fn logto_config(pg: &Postgres, db: &str, tenant: &str, key: &str) -> serde_json:
         "SELECT value FROM logto_configs WHERE tenant_id = :'t' AND key = :'k';\n",
         &[("t", tenant), ("k", key)],
     );
-    serde_json::from_str(text.trim())
-        .unwrap_or_else(|e| panic!("{tenant} {key}: `{text}`: {e}"))
+    serde_json::from_str(text.trim()).unwrap_or_else(|e| panic!("{tenant} {key}: `{text}`: {e}"))
 }
 
 fn values(rows: &serde_json::Value) -> Vec<&str> {
@@ -436,7 +457,11 @@ fn values(rows: &serde_json::Value) -> Vec<&str> {
 /// Both tenants hold exactly the store's keys. The CLI trims each item of
 /// OIDC_PRIVATE_KEYS, so a PEM is stored without its final newline.
 fn assert_seeded_with(pg: &Postgres, db: &str, store: &Store) {
-    let pems: Vec<&str> = store.oidc_private_keys.iter().map(|k| k.pem.trim()).collect();
+    let pems: Vec<&str> = store
+        .oidc_private_keys
+        .iter()
+        .map(|k| k.pem.trim())
+        .collect();
     let cookies: Vec<&str> = store
         .oidc_cookie_keys
         .iter()
@@ -464,7 +489,10 @@ fn seeded(profile: Option<&str>) -> Option<(Postgres, Rendered, String)> {
         "logto db seed --swe",
         &logto_cli(&["db", "seed", "--swe"], &env_file),
     );
-    assert!(seed.contains("Read config oidc.privateKeys from env"), "{seed}");
+    assert!(
+        seed.contains("Read config oidc.privateKeys from env"),
+        "{seed}"
+    );
     assert_ok(
         "logto db alteration deploy latest",
         &logto_cli(&["db", "alteration", "deploy", "latest"], &env_file),
@@ -509,7 +537,10 @@ fn logto_cli_seeds_the_ec_keys_of_dev_and_config_set_reaches_the_database() {
     );
     assert!(out.contains("succeeded"), "{out}");
     let set = logto_config(&pg, &db, "default", "oidc.cookieKeys");
-    assert_eq!(set, serde_json::from_str::<serde_json::Value>(json).unwrap());
+    assert_eq!(
+        set,
+        serde_json::from_str::<serde_json::Value>(json).unwrap()
+    );
     // The other tenant is untouched.
     let admin = logto_config(&pg, &db, "admin", "oidc.cookieKeys");
     assert_eq!(values(&admin), [r.store.oidc_cookie_keys[0].value.as_str()]);

@@ -79,7 +79,10 @@ fn free_port() -> u16 {
 impl Postgres {
     /// initdb + start. Password authentication (scram-sha-256) on TCP, trust on the socket.
     pub fn start(bin: &Path) -> Postgres {
-        let dir = tempfile::Builder::new().prefix("logto-pg").tempdir().unwrap();
+        let dir = tempfile::Builder::new()
+            .prefix("logto-pg")
+            .tempdir()
+            .unwrap();
         if is_root() {
             let (uid, gid) = postgres_ids();
             std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid)).unwrap();
@@ -137,7 +140,14 @@ impl Postgres {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .arg("-h")
             .arg(self.dir.path())
-            .args(["-p", &self.port.to_string(), "-U", self.superuser, "-d", database])
+            .args([
+                "-p",
+                &self.port.to_string(),
+                "-U",
+                self.superuser,
+                "-d",
+                database,
+            ])
             .args(["-X", "-A", "-t", "-q", "-v", "ON_ERROR_STOP=1"]);
         for (name, value) in vars {
             cmd.arg("-v").arg(format!("{name}={value}"));
@@ -192,8 +202,8 @@ impl Postgres {
     }
 
     /// Connect over TCP with `url` alone (psql/libpq percent-decode it) and return
-    /// `current_user|current_database`.
-    pub fn connect(url: &str) -> String {
+    /// `current_user|current_database`, or psql's complaint.
+    pub fn try_connect(url: &str) -> Result<String, String> {
         let o = Command::new("psql")
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
@@ -203,12 +213,16 @@ impl Postgres {
             .arg("select current_user || '|' || current_database()")
             .output()
             .unwrap();
-        assert!(
-            o.status.success(),
-            "psql could not connect with the rendered DB_URL:\n{}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8(o.stdout).unwrap().trim().to_string()
+        if o.status.success() {
+            Ok(String::from_utf8(o.stdout).unwrap().trim().to_string())
+        } else {
+            Err(String::from_utf8_lossy(&o.stderr).into_owned())
+        }
+    }
+
+    pub fn connect(url: &str) -> String {
+        Self::try_connect(url)
+            .unwrap_or_else(|e| panic!("psql could not connect with the rendered DB_URL:\n{e}"))
     }
 }
 
