@@ -545,3 +545,86 @@ fn logto_cli_seeds_the_ec_keys_of_dev_and_config_set_reaches_the_database() {
     let admin = logto_config(&pg, &db, "admin", "oidc.cookieKeys");
     assert_eq!(values(&admin), [r.store.oidc_cookie_keys[0].value.as_str()]);
 }
+
+/// The key-sync step exactly as compose and Kubernetes run it (`SYNC_KEYS_SCRIPT`), with
+/// `npm run cli … -- --flag` mapped to Logto's CLI the way npm passes the arguments.
+fn run_sync_script(rendered: &Rendered, env_file: &Path) -> Output {
+    let (node, cli) = cli_paths().expect("have_logto_cli() first");
+    let _one_at_a_time = CLI.lock().unwrap_or_else(|e| e.into_inner());
+    let env = logto_deploy::render::escape::dotenv_parse(&rendered.env_text()).unwrap();
+    // npm consumes `run cli` and the `--` separator; everything else reaches the script.
+    let npm = r#"npm() { shift 2; a=(); for x in "$@"; do [ "$x" = "--" ] || a+=("$x"); done; "$NODE22" "$LOGTO_CLI" "${a[@]}" -e "$ENV_FILE"; }"#;
+    let mut cmd = Command::new("bash");
+    cmd.env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("HOME", env_file.parent().unwrap())
+        .env("CI", "true")
+        .env("NODE22", node)
+        .env("LOGTO_CLI", cli)
+        .env("ENV_FILE", env_file)
+        .current_dir(env_file.parent().unwrap())
+        .arg("-c")
+        .arg(format!(
+            "{npm}\n{}",
+            logto_deploy::render::context::SYNC_KEYS_SCRIPT
+        ));
+    for name in [
+        "LOGTO_DEPLOY_PRIVATE_KEYS_JSON",
+        "LOGTO_DEPLOY_COOKIE_KEYS_JSON",
+    ] {
+        cmd.env(name, &env[name]);
+    }
+    cmd.output().unwrap()
+}
+
+#[test]
+fn a_rotation_reaches_a_seeded_database_through_the_sync_step() {
+    let Some((pg, r, db)) = seeded(Some("dev")) else {
+        return;
+    };
+    // Rotate both key kinds in the store, render again, run the sync step.
+    let mut store = r.store.clone();
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(99);
+    let now = "2026-06-01T00:00:00Z";
+    logto_deploy::secrets::rotate::rotate_signing_key(
+        &mut store,
+        KeyAlgorithm::EcP256,
+        now,
+        &mut rng,
+    );
+    logto_deploy::secrets::rotate::rotate_cookie_key(&mut store, 3, now, &mut rng).unwrap();
+    let config = common::load(Some("dev"));
+    let rotated = write(&config, store.clone(), &common::inputs_for(&config));
+    let env_file = rotated.env_file_for(&pg, "postgres:5432");
+    assert_ok("the key-sync script", &run_sync_script(&rotated, &env_file));
+    for tenant in ["default", "admin"] {
+        let private = logto_config(&pg, &db, tenant, "oidc.privateKeys");
+        let pems: Vec<&str> = store
+            .oidc_private_keys
+            .iter()
+            .map(|k| k.pem.as_str())
+            .collect();
+        assert_eq!(
+            values(&private),
+            pems,
+            "{tenant}: new Current, old Previous"
+        );
+        assert_eq!(private[0]["status"], "Current");
+        assert_eq!(private[1]["status"], "Previous");
+        assert_eq!(
+            private[1]["id"],
+            r.store.oidc_private_keys[0].id.as_str(),
+            "the key that signed is kept"
+        );
+        let cookies: Vec<&str> = store
+            .oidc_cookie_keys
+            .iter()
+            .map(|k| k.value.as_str())
+            .collect();
+        assert_eq!(
+            values(&logto_config(&pg, &db, tenant, "oidc.cookieKeys")),
+            cookies,
+            "{tenant}"
+        );
+    }
+}
