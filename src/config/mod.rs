@@ -282,4 +282,16 @@ mod tests {
             Err(Error::Usage { .. })
         ));
     }
+
+    #[test]
+    fn env_keeps_the_order_written() {
+        // `toml` sorts table keys unless its `preserve_order` feature is on.
+        let text = format!("{BASE}[env]\nZED = \"1\"\nALPHA = \"2\"\nMID = \"3\"\n");
+        let c = load_from_strings(&text, Some(("p", "[env]\nBETA = \"4\"\nZED = \"5\"\n")))
+            .unwrap()
+            .config;
+        let names: Vec<&str> = c.extra_env.keys().map(String::as_str).collect();
+        assert_eq!(names, ["ZED", "ALPHA", "MID", "BETA"]);
+        assert_eq!(c.extra_env["ZED"], "5");
+    }
 }

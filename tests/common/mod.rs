@@ -206,3 +206,24 @@ pub fn node_dotenv_parse_all(files: &[PathBuf]) -> Option<Vec<IndexMap<String, S
     }
     Some(serde_json::from_slice(&o.stdout).expect("node prints JSON"))
 }
+
+/// TOML text of a config given as JSON: top-level scalars first, then one `[table]` per
+/// object holding scalars (the shape of `logto.toml`).
+pub fn toml_text(v: &serde_json::Value) -> String {
+    let scalar = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => toml_string(s),
+        other => other.to_string(),
+    };
+    let map = v.as_object().expect("a table");
+    let mut text = String::new();
+    for (k, x) in map.iter().filter(|(_, x)| !x.is_object()) {
+        text.push_str(&format!("{} = {}\n", toml_key(k), scalar(x)));
+    }
+    for (k, x) in map.iter().filter(|(_, x)| x.is_object()) {
+        text.push_str(&format!("[{}]\n", toml_key(k)));
+        for (k2, y) in x.as_object().unwrap() {
+            text.push_str(&format!("{} = {}\n", toml_key(k2), scalar(y)));
+        }
+    }
+    text
+}
