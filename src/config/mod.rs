@@ -242,7 +242,10 @@ mod tests {
         "[logto]\nendpoint = \"https://auth.example.com\"\n[database]\npool-size = 5\n";
     const PROFILE: &str = "[logto]\nport = 4001\n[database]\npool-sise = 3\n";
 
-    fn messages(e: Error) -> Vec<(String, Option<(String, usize, usize)>)> {
+    /// Message and location (file, line, column) of each diagnostic.
+    type Located = Vec<(String, Option<(String, usize, usize)>)>;
+
+    fn messages(e: Error) -> Located {
         match e {
             Error::Config(d) => d
                 .iter()
@@ -261,7 +264,7 @@ mod tests {
         let from_files = load(&tmp.path().join("logto.toml"), Some("p")).unwrap_err();
         let from_strings = load_from_strings(BASE, Some(("p", PROFILE))).unwrap_err();
         // Same messages; file names differ only by the directory prefix.
-        let strip = |v: Vec<(String, Option<(String, usize, usize)>)>| {
+        let strip = |v: Located| {
             v.into_iter()
                 .map(|(m, l)| {
                     (
