@@ -416,7 +416,7 @@ pub(crate) fn resolve(
                     .unwrap_or_default()
             };
             if dir(&h.cert_path) != dir(&h.key_path) {
-                cx.err("/https/key-path", "`https.cert-path` and `https.key-path` are in different directories", Some("Kubernetes mounts the TLS Secret as one directory: put both files in the same one, e.g. `/etc/logto/tls/`".into()));
+                cx.err_key("/https", "`https.cert-path` and `https.key-path` are in different directories", Some("Kubernetes mounts the TLS Secret as one directory: put both files in the same one, e.g. `/etc/logto/tls/`".into()));
                 ok = false;
             }
             Some(secret)
@@ -587,22 +587,28 @@ fn resolve_connectors(
     max_replicas: u32,
     ok: &mut bool,
 ) -> Option<Connectors> {
+    // Values are checked even while the table is disabled: a broken value must not wait
+    // for the day someone enables it.
+    if let Some(raw) = raw {
+        if let Some(size) = &raw.size {
+            *ok &= cx
+                .parse("/kubernetes/connectors/size", check_quantity(size), None)
+                .is_some();
+        }
+        if let Some(c) = &raw.storage_class {
+            *ok &= cx
+                .parse(
+                    "/kubernetes/connectors/storage-class",
+                    check_dns_subdomain(c),
+                    None,
+                )
+                .is_some();
+        }
+    }
     let raw = raw.filter(|c| c.enabled.unwrap_or(false))?;
     let pvc = match raw.storage.as_deref() {
         Some("pvc") => {
             let size = raw.size.clone().unwrap_or_else(|| "1Gi".into());
-            *ok &= cx
-                .parse("/kubernetes/connectors/size", check_quantity(&size), None)
-                .is_some();
-            if let Some(c) = &raw.storage_class {
-                *ok &= cx
-                    .parse(
-                        "/kubernetes/connectors/storage-class",
-                        check_dns_subdomain(c),
-                        None,
-                    )
-                    .is_some();
-            }
             let access_mode = raw
                 .access_mode
                 .clone()

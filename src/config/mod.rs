@@ -83,20 +83,18 @@ fn display(path: &Path) -> String {
 /// Parse and schema-check one file; problems are appended to `diags`. Returns the parsed
 /// file unless its TOML syntax is broken (schema errors do not stop later checks).
 fn parse_file(
-    path: &Path,
+    file: SourceFile,
     index: usize,
     diags: &mut Vec<ConfigDiagnostic>,
-) -> Result<Option<source::ParsedFile>> {
-    let text = read(path)?;
-    let file = SourceFile::new(display(path), text);
+) -> Option<source::ParsedFile> {
     match source::parse(file, index) {
         Ok(parsed) => {
             diags.extend(schema::check(&parsed));
-            Ok(Some(parsed))
+            Some(parsed)
         }
         Err(errs) => {
             diags.extend(errs);
-            Ok(None)
+            None
         }
     }
 }
@@ -149,13 +147,46 @@ pub fn load(config_path: &Path, profile: Option<&str>) -> Result<Loaded> {
         }
         None => None,
     };
-    let mut diags = Vec::new();
-    let base = parse_file(config_path, 0, &mut diags)?;
+    let base = SourceFile::new(display(config_path), read(config_path)?);
     let overlay = match &profile_path {
-        Some(p) => parse_file(p, 1, &mut diags)?,
+        Some(p) => Some(SourceFile::new(display(p), read(p)?)),
         None => None,
     };
-    let (Some(base), true) = (base, profile_path.is_none() || overlay.is_some()) else {
+    // Banners name files relative to the project, so output does not depend on where the
+    // repository is checked out.
+    let file_name = config_path
+        .file_name()
+        .map_or_else(|| "logto.toml".into(), |n| n.to_string_lossy().to_string());
+    load_sources(base, overlay, &file_name, profile)
+}
+
+/// `load` for text already in memory (tests and fuzzing): `base` is the text of
+/// `logto.toml`, `profile` the name and text of `profiles/<name>.toml`. Same checks and
+/// diagnostics as `load`; reads no file.
+pub fn load_from_strings(base: &str, profile: Option<(&str, &str)>) -> Result<Loaded> {
+    let overlay = match profile {
+        Some((name, text)) => {
+            check_profile_name(name).map_err(|m| Error::usage(m, None))?;
+            Some(SourceFile::new(format!("profiles/{name}.toml"), text))
+        }
+        None => None,
+    };
+    let base = SourceFile::new("logto.toml", base);
+    load_sources(base, overlay, "logto.toml", profile.map(|(name, _)| name))
+}
+
+/// Parse, schema-check, merge and resolve the base file and an optional overlay.
+fn load_sources(
+    base: SourceFile,
+    overlay: Option<SourceFile>,
+    file_name: &str,
+    profile: Option<&str>,
+) -> Result<Loaded> {
+    let mut diags = Vec::new();
+    let has_overlay = overlay.is_some();
+    let base = parse_file(base, 0, &mut diags);
+    let overlay = overlay.and_then(|o| parse_file(o, 1, &mut diags));
+    let (Some(base), true) = (base, !has_overlay || overlay.is_some()) else {
         return Err(Error::Config(diags));
     };
     let schema_ok = diags.is_empty();
@@ -179,14 +210,9 @@ pub fn load(config_path: &Path, profile: Option<&str>) -> Result<Loaded> {
             return Err(Error::Config(diags));
         }
     };
-    // Banners name files relative to the project, so output does not depend on where the
-    // repository is checked out.
-    let file_name = config_path
-        .file_name()
-        .map_or_else(|| "logto.toml".into(), |n| n.to_string_lossy().to_string());
     let source = match profile {
         Some(p) => format!("{file_name} + profiles/{p}.toml"),
-        None => file_name,
+        None => file_name.to_string(),
     };
     let (config, found) = resolve::resolve(&raw, &locator, profile, source);
     // One message per place: a value the schema check already rejected is not reported again.
@@ -206,5 +232,70 @@ pub fn load(config_path: &Path, profile: Option<&str>) -> Result<Loaded> {
             warnings: diags,
         }),
         _ => Err(Error::Config(diags)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str =
+        "[logto]\nendpoint = \"https://auth.example.com\"\n[database]\npool-size = 5\n";
+    const PROFILE: &str = "[logto]\nport = 4001\n[database]\npool-sise = 3\n";
+
+    /// Message and location (file, line, column) of each diagnostic.
+    type Located = Vec<(String, Option<(String, usize, usize)>)>;
+
+    fn messages(e: Error) -> Located {
+        match e {
+            Error::Config(d) => d
+                .iter()
+                .map(|d| (d.message.clone(), d.location()))
+                .collect(),
+            other => panic!("expected config errors, got {other}"),
+        }
+    }
+
+    #[test]
+    fn strings_load_like_files() {
+        let tmp = tempfile::tempdir().unwrap();
+        std::fs::create_dir(tmp.path().join("profiles")).unwrap();
+        std::fs::write(tmp.path().join("logto.toml"), BASE).unwrap();
+        std::fs::write(tmp.path().join("profiles/p.toml"), PROFILE).unwrap();
+        let from_files = load(&tmp.path().join("logto.toml"), Some("p")).unwrap_err();
+        let from_strings = load_from_strings(BASE, Some(("p", PROFILE))).unwrap_err();
+        // Same messages; file names differ only by the directory prefix.
+        let strip = |v: Located| {
+            v.into_iter()
+                .map(|(m, l)| {
+                    (
+                        m,
+                        l.map(|(f, a, b)| (f.rsplit("/").next().unwrap().to_string(), a, b)),
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(strip(messages(from_files)), strip(messages(from_strings)));
+
+        let ok = load_from_strings(BASE, Some(("p", "[logto]\nport = 4001\n"))).unwrap();
+        assert_eq!(ok.config.logto.port, 4001);
+        assert_eq!(ok.config.database.pool_size, 5);
+        assert_eq!(ok.config.source, "logto.toml + profiles/p.toml");
+        assert!(matches!(
+            load_from_strings(BASE, Some(("../x", ""))),
+            Err(Error::Usage { .. })
+        ));
+    }
+
+    #[test]
+    fn env_keeps_the_order_written() {
+        // `toml` sorts table keys unless its `preserve_order` feature is on.
+        let text = format!("{BASE}[env]\nZED = \"1\"\nALPHA = \"2\"\nMID = \"3\"\n");
+        let c = load_from_strings(&text, Some(("p", "[env]\nBETA = \"4\"\nZED = \"5\"\n")))
+            .unwrap()
+            .config;
+        let names: Vec<&str> = c.extra_env.keys().map(String::as_str).collect();
+        assert_eq!(names, ["ZED", "ALPHA", "MID", "BETA"]);
+        assert_eq!(c.extra_env["ZED"], "5");
     }
 }

@@ -44,6 +44,15 @@ pub fn dotenv_quote(value: &str) -> Result<String, String> {
     if !value.is_empty() && value.chars().all(plain) {
         return Ok(value.to_string());
     }
+    // docker-compose 1.x reads `.env` (and `env_file`) with python-dotenv, which even
+    // inside single quotes expands `${…}`, reads `\\` as `\`, and takes a final `\` as
+    // escaping the closing quote, losing every line up to the next quote.
+    if value.contains("${") {
+        return Err("docker-compose expands `${…}` in .env values even inside quotes: no .env quoting keeps it intact for every reader".into());
+    }
+    if value.contains("\\\\") || value.ends_with('\\') {
+        return Err("docker-compose (python-dotenv) reads `\\\\` as `\\` and a final `\\` as an escaped quote: no .env quoting keeps it intact for every reader".into());
+    }
     if !value.contains('\'') {
         return Ok(format!("'{value}'"));
     }
@@ -155,7 +164,8 @@ mod tests {
             "with space",
             "hash # inside",
             "#leading",
-            "dollar $HOME ${X}",
+            "dollar $HOME $X {X} $",
+            "a\\b\\c",
             "double \" quote",
             "back\\slash",
             "it's",
@@ -174,6 +184,12 @@ mod tests {
         assert!(dotenv_quote("it's \"x\"").is_err());
         assert!(dotenv_quote("a\nb$").is_err());
         assert!(dotenv_quote("tab\there").is_err());
+        // What docker-compose 1.x (python-dotenv) would read differently from npm dotenv.
+        assert!(dotenv_quote("${HOME}").is_err());
+        assert!(dotenv_quote("a ${X:-y}").is_err());
+        assert!(dotenv_quote("a\\\\b").is_err());
+        assert!(dotenv_quote("trailing\\").is_err());
+        assert!(dotenv_quote("\\").is_err());
     }
 
     #[test]

@@ -163,7 +163,24 @@ fn yaml_flow(value: &Value) -> std::result::Result<String, String> {
             return Ok(s.to_string());
         }
     }
-    serde_json::to_string(value).map_err(|e| format!("cannot write a value as YAML: {e}"))
+    let json =
+        serde_json::to_string(value).map_err(|e| format!("cannot write a value as YAML: {e}"))?;
+    // JSON leaves some characters raw that YAML readers refuse (DEL, C1 controls,
+    // U+FFFE/U+FFFF) or read as a line break folded into a space (U+0085, U+2028,
+    // U+2029) or a byte-order mark: escape them; JSON and YAML both read `\uXXXX` back.
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        let yaml_unsafe = matches!(
+            c,
+            '\u{7f}'..='\u{9f}' | '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+        );
+        if yaml_unsafe {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
 }
 
 /// A scalar as one nginx token. Lists and maps have no single-token form: templates loop.
@@ -486,6 +503,43 @@ mod tests {
             );
         }
         assert!(t.render(minijinja::context! { v => vec!["a"] }).is_err());
+    }
+
+    #[test]
+    fn yaml_values_read_back_exactly() {
+        // Free-form strings reach YAML outputs only through this function: whatever they
+        // hold, the YAML reader must give back the same string.
+        for s in [
+            "yes",
+            "0123",
+            "1e3",
+            "~",
+            "null",
+            "- a",
+            "a: b",
+            "#",
+            "'\"",
+            "\\",
+            "$x",
+            "line\u{2028}sep",
+            "para\u{2029}",
+            "nel\u{85}",
+            "\u{feff}bom",
+            "a\u{200b}b",
+            "tab\t",
+            "nl\n",
+            "cr\r",
+            "\u{1b}",
+            "\u{7f}",
+            "\u{9f}",
+            "\u{fffe}",
+            "é漢🦀",
+            "",
+        ] {
+            let text = yaml_flow(&Value::from(s)).unwrap();
+            let back: String = serde_yaml::from_str(&text).unwrap();
+            assert_eq!(back, s, "written as {text}");
+        }
     }
 
     #[test]

@@ -360,30 +360,30 @@ pub fn store_json(store: &Store) -> String {
 }
 
 fn create_dir_private(dir: &Path) -> Result<()> {
-    if dir.is_dir() {
+    if !dir.is_dir() {
+        let mut b = fs::DirBuilder::new();
+        b.recursive(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::DirBuilderExt;
+            b.mode(0o700);
+        }
+        b.create(dir).map_err(|source| Error::Write {
+            path: dir.into(),
+            source,
+        })?;
+    }
+    // Ignored by git even where the repository has no .gitignore entry for it. Checked on
+    // every render, and written atomically: a render killed right after creating the
+    // directory must not leave a store that git would pick up.
+    let ignore = dir.join(".gitignore");
+    if ignore.is_file() {
         return Ok(());
     }
-    let mut b = fs::DirBuilder::new();
-    b.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        b.mode(0o700);
-    }
-    b.create(dir).map_err(|source| Error::Write {
-        path: dir.into(),
-        source,
-    })?;
-    // Ignored by git even where the repository has no .gitignore entry for it.
-    let ignore = dir.join(".gitignore");
-    fs::write(
+    write_private(
         &ignore,
         "# Secrets store of logto-deploy: never commit these files.\n*\n",
     )
-    .map_err(|source| Error::Write {
-        path: ignore,
-        source,
-    })
 }
 
 /// An exclusive advisory lock on the store directory, released on drop.
@@ -541,6 +541,17 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
+    }
+
+    #[test]
+    fn a_store_directory_without_gitignore_gets_one() {
+        // What a render killed between creating the directory and writing the file leaves.
+        let dir = tempfile::tempdir().unwrap();
+        let store_dir = dir.path().join("s");
+        fs::create_dir(&store_dir).unwrap();
+        obtain(&store_dir, "p", &spec(), None, &mut rng()).unwrap();
+        let ignore = fs::read_to_string(store_dir.join(".gitignore")).unwrap();
+        assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
     }
 
     #[test]

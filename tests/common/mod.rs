@@ -5,6 +5,7 @@
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
+use indexmap::IndexMap;
 use logto_deploy::config::{self, Config};
 use logto_deploy::outputs::Outputs;
 use logto_deploy::render::env::RuntimeInputs;
@@ -158,4 +159,109 @@ pub fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(e.path(), dest).unwrap();
         }
     }
+}
+
+/// A complete store from a seeded RNG with an EC P-256 key: fast and deterministic, for
+/// tests that render many configs (the store's key type need not match the config's).
+pub fn quick_store(profile: &str, seed: u64) -> Store {
+    use rand_chacha::rand_core::SeedableRng;
+    let spec = logto_deploy::config::model::SecretsSpec {
+        signing_key: logto_deploy::config::model::KeyAlgorithm::EcP256,
+        cookie_keys: 2,
+    };
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+    Store::generate(&spec, profile, "2026-01-01T00:00:00Z", &mut rng)
+}
+
+/// A TOML basic string holding exactly `s` (every control character escaped).
+pub fn toml_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A TOML key: bare when it can be, quoted otherwise.
+pub fn toml_key(k: &str) -> String {
+    let bare = !k.is_empty()
+        && k.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+    if bare {
+        k.to_string()
+    } else {
+        toml_string(k)
+    }
+}
+
+/// Is `program` runnable? Panics when it is required (`LOGTO_DEPLOY_REQUIRE_TOOLS`) but
+/// missing; otherwise says it skips.
+pub fn have(program: &str, version_arg: &str) -> bool {
+    let ok = std::process::Command::new(program)
+        .arg(version_arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        if std::env::var_os("LOGTO_DEPLOY_REQUIRE_TOOLS").is_some() {
+            panic!(
+                "`{program}` is required (LOGTO_DEPLOY_REQUIRE_TOOLS is set) but is not installed"
+            );
+        }
+        eprintln!("SKIPPED: `{program}` is not installed; .ci/run installs it");
+    }
+    ok
+}
+
+/// Parse many `.env` files with the npm `dotenv` package in one Node process. `None`
+/// (after saying so, or panicking when tools are required) when Node or the package is
+/// missing.
+pub fn node_dotenv_parse_all(files: &[PathBuf]) -> Option<Vec<IndexMap<String, String>>> {
+    if !have("node", "--version") {
+        return None;
+    }
+    let script = "const d=require('dotenv');const fs=require('fs');\
+        process.stdout.write(JSON.stringify(process.argv.slice(1).map(f=>d.parse(fs.readFileSync(f)))))";
+    let o = std::process::Command::new("node")
+        .arg("-e")
+        .arg(script)
+        .args(files)
+        .output()
+        .unwrap();
+    if !o.status.success() {
+        let err = String::from_utf8_lossy(&o.stderr);
+        if std::env::var_os("LOGTO_DEPLOY_REQUIRE_TOOLS").is_some() {
+            panic!("node could not parse with `dotenv` (set NODE_PATH): {err}");
+        }
+        eprintln!("SKIPPED: npm package `dotenv` not usable (set NODE_PATH): {err}");
+        return None;
+    }
+    Some(serde_json::from_slice(&o.stdout).expect("node prints JSON"))
+}
+
+/// TOML text of a config given as JSON: top-level scalars first, then one `[table]` per
+/// object holding scalars (the shape of `logto.toml`).
+pub fn toml_text(v: &serde_json::Value) -> String {
+    let scalar = |v: &serde_json::Value| match v {
+        serde_json::Value::String(s) => toml_string(s),
+        other => other.to_string(),
+    };
+    let map = v.as_object().expect("a table");
+    let mut text = String::new();
+    for (k, x) in map.iter().filter(|(_, x)| !x.is_object()) {
+        text.push_str(&format!("{} = {}\n", toml_key(k), scalar(x)));
+    }
+    for (k, x) in map.iter().filter(|(_, x)| x.is_object()) {
+        text.push_str(&format!("[{}]\n", toml_key(k)));
+        for (k2, y) in x.as_object().unwrap() {
+            text.push_str(&format!("{} = {}\n", toml_key(k2), scalar(y)));
+        }
+    }
+    text
 }
