@@ -13,23 +13,6 @@ use std::process::Command;
 
 use logto_deploy::render::env::{logto_env, postgres_env, sync_env};
 
-/// Is `program` runnable? Panics when it is required but missing.
-fn have(program: &str, version_arg: &str) -> bool {
-    let ok = Command::new(program)
-        .arg(version_arg)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var_os("LOGTO_DEPLOY_REQUIRE_TOOLS").is_some() {
-            panic!(
-                "`{program}` is required (LOGTO_DEPLOY_REQUIRE_TOOLS is set) but is not installed"
-            );
-        }
-        eprintln!("SKIPPED: `{program}` is not installed; .ci/run installs it");
-    }
-    ok
-}
-
 /// Render a shipped profile into a temporary directory.
 fn rendered(
     profile: Option<&str>,
@@ -59,7 +42,7 @@ fn run_ok(cmd: &mut Command) -> String {
 
 #[test]
 fn compose_files_match_the_compose_spec() {
-    if !have("check-jsonschema", "--version") {
+    if !common::have("check-jsonschema", "--version") {
         return;
     }
     for profile in common::SHIPPED_PROFILES {
@@ -74,7 +57,7 @@ fn compose_files_match_the_compose_spec() {
 
 #[test]
 fn docker_compose_reads_the_same_secrets_as_dotenv() {
-    if !have("docker-compose", "version") {
+    if !common::have("docker-compose", "version") {
         return;
     }
     for profile in common::SHIPPED_PROFILES {
@@ -141,7 +124,7 @@ fn node_parse(path: &Path) -> Option<serde_json::Map<String, serde_json::Value>>
 
 #[test]
 fn node_dotenv_reads_back_every_value() {
-    if !have("node", "--version") {
+    if !common::have("node", "--version") {
         return;
     }
     for profile in common::SHIPPED_PROFILES {

@@ -467,23 +467,6 @@ fn invalid_kubernetes_settings_are_located() {
     }
 }
 
-/// Is `program` runnable? Panics when it is required but missing.
-fn have(program: &str, arg: &str) -> bool {
-    let ok = Command::new(program)
-        .arg(arg)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var_os("LOGTO_DEPLOY_REQUIRE_TOOLS").is_some() {
-            panic!(
-                "`{program}` is required (LOGTO_DEPLOY_REQUIRE_TOOLS is set) but is not installed"
-            );
-        }
-        eprintln!("SKIPPED: `{program}` is not installed; .ci/run installs it");
-    }
-    ok
-}
-
 fn write_cases() -> (tempfile::TempDir, Vec<(String, std::path::PathBuf)>) {
     let tmp = tempfile::tempdir().unwrap();
     let mut dirs = Vec::new();
@@ -497,7 +480,7 @@ fn write_cases() -> (tempfile::TempDir, Vec<(String, std::path::PathBuf)>) {
 
 #[test]
 fn kubernetes_validate_strict_accepts_every_manifest() {
-    if !have("kubernetes-validate", "--version") {
+    if !common::have("kubernetes-validate", "--version") {
         return;
     }
     let (_tmp, dirs) = write_cases();
@@ -526,7 +509,7 @@ fn kubernetes_validate_strict_accepts_every_manifest() {
 
 #[test]
 fn kustomize_builds_every_output_directory() {
-    if !have("kubectl", "--help") {
+    if !common::have("kubectl", "--help") {
         return;
     }
     let (_tmp, dirs) = write_cases();

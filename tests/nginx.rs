@@ -32,22 +32,6 @@ const FIXTURES: &[&str] = &[
     "http2-on",
 ];
 
-fn have(program: &str, version_arg: &str) -> bool {
-    let ok = Command::new(program)
-        .arg(version_arg)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        if std::env::var_os("LOGTO_DEPLOY_REQUIRE_TOOLS").is_some() {
-            panic!(
-                "`{program}` is required (LOGTO_DEPLOY_REQUIRE_TOOLS is set) but is not installed"
-            );
-        }
-        eprintln!("SKIPPED: `{program}` is not installed; .ci/run installs it");
-    }
-    ok
-}
-
 /// Load a config and render it with a deterministic store (EC P-256: fast to make).
 fn render_path(path: &Path) -> (Config, Store, Outputs) {
     let config = config::load(path, None)
@@ -251,7 +235,7 @@ fn nginx_t(label: &str, outputs: &Outputs) {
 
 #[test]
 fn nginx_accepts_every_rendered_config() {
-    if !have("nginx", "-v") || !have("openssl", "version") {
+    if !common::have("nginx", "-v") || !common::have("openssl", "version") {
         return;
     }
     let mut checked = 0;
@@ -350,7 +334,10 @@ fn curl(args: &[&str]) -> (i32, String) {
 
 #[test]
 fn a_real_nginx_forwards_what_logto_needs() {
-    if !have("nginx", "-v") || !have("openssl", "version") || !have("curl", "--version") {
+    if !common::have("nginx", "-v")
+        || !common::have("openssl", "version")
+        || !common::have("curl", "--version")
+    {
         return;
     }
     let tmp = tempfile::tempdir().unwrap();

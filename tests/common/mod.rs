@@ -265,3 +265,24 @@ pub fn toml_text(v: &serde_json::Value) -> String {
     }
     text
 }
+
+/// Run the logto-deploy binary in `dir`.
+pub fn run_bin(dir: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_logto-deploy"))
+        .current_dir(dir)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+/// Run the binary, require success, and return its stdout.
+pub fn ok_bin(dir: &Path, args: &[&str]) -> String {
+    let o = run_bin(dir, args);
+    assert!(
+        o.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
