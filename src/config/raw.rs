@@ -226,7 +226,7 @@ pub struct RawNginx {
     /// and `certificate-key` (which must then share one directory), e.g. `/srv/logto/certs`
     /// (not inside the output directory, which every render replaces).
     pub certificate_host_dir: Option<String>,
-    /// Send `Strict-Transport-Security: max-age=31536000` (default false; not with tls = "none").
+    /// Send `Strict-Transport-Security: max-age=31536000` (default: true unless tls = "none").
     pub hsts: Option<bool>,
     /// Addresses or networks allowed to reach the admin host (`allow …; deny all;`); empty = everyone.
     pub admin_allow: Option<Vec<String>>,

@@ -83,9 +83,12 @@ pub struct Redirect {
 #[derive(Debug, Serialize)]
 pub struct DefaultServerContext {
     pub banner: String,
-    pub listen: Vec<Listen>,
-    /// Some listen port speaks TLS: refuse the handshake (no certificate needed).
-    pub reject_tls: bool,
+    /// Plain-http ports: unknown hosts get the connection closed (444).
+    pub plain_listen: Vec<Listen>,
+    /// TLS ports: unknown names are refused at the handshake (no certificate needed).
+    pub tls_listen: Vec<Listen>,
+    /// `http2 on;` (nginx 1.25.1+) on the TLS catch-all.
+    pub http2_directive: bool,
 }
 
 fn listen_lines(n: &Nginx, port: u16, tls: bool, default_server: bool) -> Vec<Listen> {
@@ -266,13 +269,19 @@ pub fn default_server(config: &Config) -> Option<DefaultServerContext> {
     if matches!(n.tls, NginxTls::Nginx { .. }) {
         ports.insert((n.http_port, false));
     }
+    let lines = |want_tls: bool| -> Vec<Listen> {
+        ports
+            .iter()
+            .filter(|(_, tls)| *tls == want_tls)
+            .flat_map(|(port, tls)| listen_lines(n, *port, *tls, true))
+            .collect()
+    };
+    let tls_listen = lines(true);
     Some(DefaultServerContext {
         banner: banner(config),
-        listen: ports
-            .iter()
-            .flat_map(|(port, tls)| listen_lines(n, *port, *tls, true))
-            .collect(),
-        reject_tls: ports.iter().any(|(_, tls)| *tls),
+        plain_listen: lines(false),
+        http2_directive: !tls_listen.is_empty() && n.http2_directive(),
+        tls_listen,
     })
 }
 

@@ -173,7 +173,8 @@ pub(super) fn resolve_nginx(
     (errors(cx) == errors_before).then(|| {
         Some(Nginx {
             tls,
-            hsts: raw.hsts.unwrap_or(false),
+            // Secure by default wherever the browser sees https.
+            hsts: raw.hsts.unwrap_or(mode != NginxTlsMode::None),
             admin_allow,
             min_version,
             upstream_hosts,
