@@ -51,6 +51,9 @@ pub struct RawKubernetes {
     pub pod_annotations: Option<IndexMap<String, String>>,
     pub ingress: Option<RawIngress>,
     pub pod_disruption_budget: Option<RawPdb>,
+    /// Render NetworkPolicies (default true): the server pods accept traffic on their
+    /// ports only, the migration Job none, the bundled Postgres only from Logto's pods.
+    pub network_policies: Option<bool>,
     pub autoscaling: Option<RawAutoscaling>,
     pub connectors: Option<RawConnectors>,
     pub migration: Option<RawMigration>,
@@ -177,6 +180,7 @@ pub struct Kubernetes {
     pub pod_annotations: IndexMap<String, String>,
     pub ingress: Option<Ingress>,
     pub pdb: Option<u32>,
+    pub network_policies: bool,
     pub autoscaling: Option<Autoscaling>,
     pub connectors: Option<Connectors>,
     pub migration: Migration,
@@ -492,6 +496,7 @@ pub(crate) fn resolve(
         pod_annotations,
         ingress,
         pdb,
+        network_policies: raw.network_policies.unwrap_or(true),
         autoscaling,
         connectors,
         migration,

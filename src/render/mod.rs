@@ -87,6 +87,10 @@ pub const TEMPLATES: &[(&str, &str)] = &[
         include_str!("../../templates/kubernetes/hpa.yaml.j2"),
     ),
     (
+        kubernetes::NETWORK_POLICY,
+        include_str!("../../templates/kubernetes/networkpolicy.yaml.j2"),
+    ),
+    (
         kubernetes::KUSTOMIZATION,
         include_str!("../../templates/kubernetes/kustomization.yaml.j2"),
     ),

@@ -126,6 +126,73 @@ pub fn secret_manifest(config: &Config, vars: &[EnvVar], r: &Renderer) -> Result
 /// A rendered file: name under `kubernetes/` and contents.
 type RenderedFile = (String, String);
 
+#[derive(Serialize)]
+struct PolicyCtx<'a> {
+    banner: &'a str,
+    meta: Meta,
+    selector: IndexMap<String, String>,
+    /// Ports open to any source (the server's, reached through Services and Ingress).
+    open_ports: Vec<u16>,
+    /// Port open only to this release's Logto pods (the bundled database).
+    pods_port: Option<u16>,
+    pods: IndexMap<String, String>,
+}
+
+/// Ingress rules for every pod of the release: the server on its own ports, the Job
+/// nothing, the bundled Postgres only from Logto's pods. Egress stays open (an external
+/// database, SMTP and connector APIs live anywhere).
+fn network_policies(config: &Config, b: &str, r: &Renderer) -> Result<Vec<RenderedFile>> {
+    let k = &config.kubernetes;
+    let pods = IndexMap::from([
+        ("app.kubernetes.io/name".to_string(), "logto".to_string()),
+        ("app.kubernetes.io/instance".to_string(), k.name.clone()),
+    ]);
+    let policy =
+        |name: String, component: &str, open_ports: Vec<u16>, pods_port: Option<u16>| PolicyCtx {
+            banner: b,
+            meta: meta(config, name, component),
+            selector: selector(config, component),
+            open_ports,
+            pods_port,
+            pods: pods.clone(),
+        };
+    let mut server_ports = vec![config.logto.port];
+    if config.admin.enabled {
+        server_ports.push(config.admin.port);
+    }
+    let mut out = vec![
+        (
+            "networkpolicy-server.yaml".to_string(),
+            r.render(
+                NETWORK_POLICY,
+                policy(format!("{}-server", k.name), "server", server_ports, None),
+            )?,
+        ),
+        (
+            "networkpolicy-migration.yaml".to_string(),
+            r.render(
+                NETWORK_POLICY,
+                policy(
+                    format!("{}-migration", k.name),
+                    "migration",
+                    Vec::new(),
+                    None,
+                ),
+            )?,
+        ),
+    ];
+    if matches!(config.database.kind, DatabaseKind::Bundled { .. }) {
+        out.push((
+            "networkpolicy-postgres.yaml".to_string(),
+            r.render(
+                NETWORK_POLICY,
+                policy("postgres".into(), "database", Vec::new(), Some(5432)),
+            )?,
+        ));
+    }
+    Ok(out)
+}
+
 /// The variable lists every output shares (see `render::env`), and key files.
 pub struct Envs<'a> {
     pub logto: &'a [EnvVar],
@@ -517,6 +584,11 @@ pub fn render(
         c.rules = rules;
         add("ingress.yaml", r.render(INGRESS, c)?);
     }
+    if k.network_policies {
+        for (file, text) in network_policies(config, b, r)? {
+            add(&file, text);
+        }
+    }
     if let Some(max_unavailable) = k.pdb {
         let mut c = MiscCtx::new(b, meta(config, k.name.clone(), "server"));
         c.selector = sel.clone();
@@ -551,4 +623,5 @@ pub const INGRESS: &str = "kubernetes/ingress.yaml.j2";
 pub const PDB: &str = "kubernetes/pdb.yaml.j2";
 pub const HPA: &str = "kubernetes/hpa.yaml.j2";
 pub const KUSTOMIZATION: &str = "kubernetes/kustomization.yaml.j2";
+pub const NETWORK_POLICY: &str = "kubernetes/networkpolicy.yaml.j2";
 pub const MACROS: &str = "kubernetes/_pod.yaml.j2";
