@@ -155,3 +155,32 @@ fn node_dotenv_reads_back_every_value() {
         }
     }
 }
+
+/// yamllint's default rules (bar line length — PEM lines, healthcheck scripts — and the
+/// optional `---` document start), strict: warnings fail too.
+#[test]
+fn yamllint_finds_nothing_in_any_yaml_output() {
+    if !common::have("yamllint", "--version") {
+        return;
+    }
+    let config = "{extends: default, rules: {line-length: disable, document-start: disable}}";
+    for profile in common::SHIPPED_PROFILES {
+        let (_tmp, dir, _, _) = rendered(*profile);
+        let files: Vec<_> = logto_deploy::outputs::files_under(&dir)
+            .unwrap()
+            .into_iter()
+            .filter(|(rel, _)| rel.ends_with(".yml") || rel.ends_with(".yaml"))
+            .map(|(_, p)| p)
+            .collect();
+        let o = Command::new("yamllint")
+            .args(["-s", "-f", "parsable", "-d", config])
+            .args(&files)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{profile:?}:\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
+}
