@@ -49,9 +49,10 @@ if [ "$CLEAN_BUILD" = 1 ]; then
     python3 -c "print($end - $start)" >"$RES/clean-build-seconds"
     rm -rf "$WORK/clean-target"
 fi
-cargo build --release --locked --quiet --bin logto-deploy --example keygen
+cargo build --release --locked --quiet --bin logto-deploy --example keygen --example check_all
 BIN=$TARGET/release/logto-deploy
 KEYGEN=$TARGET/release/examples/keygen
+CHECK_ALL=$TARGET/release/examples/check_all
 stat -c %s "$BIN" >"$RES/binary-bytes"
 
 echo "--- fixtures in $WORK" >&2
@@ -111,6 +112,8 @@ else
         cmd="$cmd && $BIN render $flag --stdout >/dev/null"
     done
     hf check 3 --shell=bash --runs "$RUNS" "$cmd"
+    # The same work in one process, as a `check` command would do it.
+    hf check-inproc 3 -N --runs "$RUNS" "$CHECK_ALL $P/logto.toml"
 fi
 for n in 1 10 100; do
     hf "validate-$n" 3 -N --runs "$RUNS" "$BIN -c $WORK/scale-$n/logto.toml validate"

@@ -18,7 +18,10 @@ use logto_deploy::config::model::KeyAlgorithm;
 use logto_deploy::secrets::generate::signing_key;
 
 fn parse(args: &[String]) -> Result<(KeyAlgorithm, Option<usize>), String> {
-    let alg = match (args.first().map(String::as_str), args.get(1).map(String::as_str)) {
+    let alg = match (
+        args.first().map(String::as_str),
+        args.get(1).map(String::as_str),
+    ) {
         (Some("rsa"), Some(bits)) => match bits.parse::<u32>() {
             Ok(b @ (2048 | 3072 | 4096)) => KeyAlgorithm::Rsa(b),
             _ => return Err(format!("`{bits}` is not 2048, 3072 or 4096")),
