@@ -280,10 +280,13 @@ fn validate_json(config_path: &Path, args: &ValidateArgs) -> Result<ExitCode> {
 fn validate(config_path: &Path, args: &ValidateArgs) -> Result<ExitCode> {
     let profiles = profiles_to_validate(config_path, &args.profile);
     let mut failed = false;
+    // The base alone, loaded once: it is both the first check and the `base` entry below.
+    let mut base = None;
     if args.profile.is_none() {
         // A broken base breaks every profile: report it once.
-        if let Err(e) = config::load(config_path, None) {
-            match e {
+        match config::load(config_path, None) {
+            Ok(loaded) => base = Some(loaded),
+            Err(e) => match e {
                 Error::Config(diags) => {
                     print_diagnostics(&diags);
                     let n = diags
@@ -297,12 +300,16 @@ fn validate(config_path: &Path, args: &ValidateArgs) -> Result<ExitCode> {
                     return Ok(ExitCode::from(1));
                 }
                 e => return Err(e),
-            }
+            },
         }
     }
     for profile in profiles {
         let name = profile.as_deref().unwrap_or("base");
-        match config::load(config_path, profile.as_deref()) {
+        let result = match (profile.as_deref(), base.take()) {
+            (None, Some(loaded)) => Ok(loaded),
+            (p, _) => config::load(config_path, p),
+        };
+        match result {
             Ok(loaded) => {
                 print_diagnostics(&loaded.warnings);
                 let c = &loaded.config;
