@@ -1,8 +1,10 @@
 //! Stage 2: the JSON Schema of `logto.toml`, and checking each file against it.
 //!
 //! Input: a `ParsedFile`. Output: every schema violation as a located diagnostic (all of
-//! them, not just the first). The schema is generated from `raw::RawConfig` and compiled
-//! once per process.
+//! them, not just the first). The schema is generated from `raw::RawConfig`; the binary
+//! embeds the committed `logto.schema.json` (kept equal to the generated one by
+//! `tests/schema.rs`) and compiles it once per process, which is cheaper than generating
+//! it at every start.
 
 use std::sync::OnceLock;
 
@@ -13,16 +15,29 @@ use super::raw::RawConfig;
 use super::source::{dotted, pointer_segment, ParsedFile};
 use crate::error::{ConfigDiagnostic, Severity};
 
+/// The committed schema, embedded at build time.
+const COMMITTED: &str = include_str!("../../logto.schema.json");
+
 /// The schema as pretty JSON with a trailing newline (what `logto-deploy schema` prints).
 pub fn schema_json() -> String {
-    let mut text = serde_json::to_string_pretty(schema_value()).expect("schema serializes");
+    COMMITTED.to_string()
+}
+
+/// The schema as generated from the config model now; `tests/schema.rs` checks that the
+/// committed file equals it.
+pub fn generated_schema_json() -> String {
+    let mut text = serde_json::to_string_pretty(&generate()).expect("schema serializes");
     text.push('\n');
     text
 }
 
 fn schema_value() -> &'static Value {
     static SCHEMA: OnceLock<Value> = OnceLock::new();
-    SCHEMA.get_or_init(|| {
+    SCHEMA.get_or_init(|| serde_json::from_str(COMMITTED).expect("the committed schema is JSON"))
+}
+
+fn generate() -> Value {
+    {
         let generator = schemars::generate::SchemaSettings::draft2020_12()
             .with(|s| {
                 // TOML has no null and no references: inline everything so each error's
@@ -40,7 +55,7 @@ fn schema_value() -> &'static Value {
             );
         }
         value
-    })
+    }
 }
 
 /// TOML has no null: `Option<T>` means "may be absent", never "may be null". Removing
