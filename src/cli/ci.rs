@@ -266,7 +266,7 @@ fn check_one(
         files: Vec::new(),
     };
     let store_path = store::store_path(&secrets_dir, config.profile_name());
-    let Some(store) = store::load(&store_path, config.profile_name())? else {
+    let Some(store) = store::load_for_reading(&store_path, config.profile_name())? else {
         // Never generate here: report it, and compare nothing (every secret would differ).
         entry.status = "missing-secrets";
         entry.message = Some(format!(
@@ -284,7 +284,7 @@ fn check_one(
         return Ok(entry);
     };
     let inputs = RuntimeInputs::from_env(config, |n| std::env::var(n).ok())?;
-    let outputs = render::render_all(config, &store, &inputs, renderer)?;
+    let outputs = render::render_unlinted(config, &store, &inputs, renderer)?;
     let mut masker = Masker::new(store.secret_vault_kek.as_bytes());
     masker.add_render(config, &store, &inputs);
     entry.files = compare::against_dir(
@@ -320,7 +320,7 @@ fn render_side(
     let loaded = config::load(config_path, profile)?;
     let config = loaded.config;
     let path = store::store_path(secrets_dir, config.profile_name());
-    let store = store::load(&path, config.profile_name())?.ok_or_else(|| {
+    let store = store::load_for_reading(&path, config.profile_name())?.ok_or_else(|| {
         Error::refused(
             format!(
                 "secrets store `{}` does not exist: diff never generates secrets",
@@ -336,7 +336,7 @@ fn render_side(
     let inputs = RuntimeInputs::from_env(&config, |n| {
         Some(std::env::var(n).unwrap_or_else(|_| format!("${n}")))
     })?;
-    let outputs = render::render_all(&config, &store, &inputs, renderer)?;
+    let outputs = render::render_unlinted(&config, &store, &inputs, renderer)?;
     Ok(Side {
         name: name.to_string(),
         config,

@@ -316,6 +316,21 @@ pub fn render_all(
     inputs: &RuntimeInputs,
     renderer: &Renderer,
 ) -> Result<Outputs> {
+    let outputs = render_unlinted(config, store, inputs, renderer)?;
+    outputs.lint()?;
+    Ok(outputs)
+}
+
+/// `render_all` without the final YAML lint, for commands that only compare outputs
+/// (`check`, `diff`) and write nothing: the lint is most of a render's cost, and what it
+/// guards against (writing a broken file) cannot happen there. The `.env` read-back
+/// check still runs.
+pub fn render_unlinted(
+    config: &Config,
+    store: &Store,
+    inputs: &RuntimeInputs,
+    renderer: &Renderer,
+) -> Result<Outputs> {
     let mut logto_env = env::logto_env(config, store, inputs);
     let mut sync_env = env::sync_env(store);
     let postgres_env = env::postgres_env(config, store);
@@ -423,7 +438,6 @@ pub fn render_all(
         },
     );
 
-    outputs.lint()?;
     Ok(outputs)
 }
 

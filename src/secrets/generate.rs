@@ -92,6 +92,35 @@ pub fn inspect_key(pem: &str) -> Result<KeyAlgorithm, String> {
     )
 }
 
+/// Like `inspect_key`, but for RSA only the structure (PKCS#8 and PKCS#1 DER, the
+/// modulus size) is checked, not the arithmetic: a fraction of the cost, for commands
+/// that only read the store (`check`, `diff`). A truncated or garbled PEM still fails.
+pub fn inspect_key_structure(pem: &str) -> Result<KeyAlgorithm, String> {
+    use rsa::pkcs8::der::{pem::PemLabel, Decode};
+    const RSA_OID: rsa::pkcs8::ObjectIdentifier =
+        rsa::pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    let (label, der) = rsa::pkcs8::der::pem::decode_vec(pem.as_bytes())
+        .map_err(|e| format!("the PEM does not decode: {e}"))?;
+    if label != rsa::pkcs8::PrivateKeyInfo::PEM_LABEL {
+        return Err("not an unencrypted PKCS#8 PEM key (`-----BEGIN PRIVATE KEY-----`)".into());
+    }
+    let info =
+        rsa::pkcs8::PrivateKeyInfo::from_der(&der).map_err(|e| format!("not a PKCS#8 key: {e}"))?;
+    if info.algorithm.oid != RSA_OID {
+        return inspect_key(pem);
+    }
+    let key = rsa::pkcs1::RsaPrivateKey::from_der(info.private_key)
+        .map_err(|e| format!("not an RSA key: {e}"))?;
+    let modulus = key.modulus.as_bytes();
+    let bits = (modulus.len() as u32) * 8;
+    if !(2048..=8192).contains(&bits) || modulus[0] & 0x80 == 0 {
+        return Err(format!(
+            "the RSA modulus has an unexpected size ({bits} bits)"
+        ));
+    }
+    Ok(KeyAlgorithm::Rsa(bits))
+}
+
 /// Check a SECRET_VAULT_KEK: standard base64 of exactly 32 bytes.
 pub fn inspect_kek(kek: &str) -> Result<(), String> {
     match base64::engine::general_purpose::STANDARD.decode(kek) {
@@ -129,6 +158,23 @@ mod tests {
         assert!(k.starts_with("-----BEGIN PRIVATE KEY-----\n"));
         assert!(k.ends_with("-----END PRIVATE KEY-----\n"));
         assert_eq!(inspect_key(&k).unwrap(), KeyAlgorithm::Rsa(2048));
+    }
+
+    #[test]
+    fn structure_check_agrees_with_the_full_one() {
+        let mut r = rng();
+        for alg in [
+            KeyAlgorithm::Rsa(2048),
+            KeyAlgorithm::EcP256,
+            KeyAlgorithm::EcP384,
+        ] {
+            let k = signing_key(&mut r, alg);
+            assert_eq!(inspect_key_structure(&k).unwrap(), alg);
+        }
+        let k = signing_key(&mut r, KeyAlgorithm::Rsa(2048));
+        let lines: Vec<&str> = k.lines().collect();
+        let truncated = format!("{}\n{}\n-----END PRIVATE KEY-----\n", lines[0], lines[1]);
+        assert!(inspect_key_structure(&truncated).is_err());
     }
 
     #[test]

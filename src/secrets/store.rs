@@ -10,7 +10,7 @@ use rand_core::CryptoRngCore;
 use serde::{Deserialize, Serialize};
 
 use super::generate;
-use crate::config::model::SecretsSpec;
+use crate::config::model::{KeyAlgorithm, SecretsSpec};
 use crate::error::{Error, Result};
 
 pub const FORMAT: &str = "logto-deploy-secrets";
@@ -124,6 +124,14 @@ impl Store {
 
     /// Check everything a hand edit could break.
     fn validate(&self, profile: &str) -> std::result::Result<Vec<String>, String> {
+        self.validate_with(profile, generate::inspect_key)
+    }
+
+    fn validate_with(
+        &self,
+        profile: &str,
+        inspect: fn(&str) -> std::result::Result<KeyAlgorithm, String>,
+    ) -> std::result::Result<Vec<String>, String> {
         if self.format != FORMAT {
             return Err(format!(
                 "`format` is `{}`, expected `{FORMAT}`",
@@ -150,8 +158,7 @@ impl Store {
         }
         let mut notes = Vec::new();
         for (i, k) in self.oidc_private_keys.iter().enumerate() {
-            let alg = generate::inspect_key(&k.pem)
-                .map_err(|m| format!("`oidc-private-keys[{i}]`: {m}"))?;
+            let alg = inspect(&k.pem).map_err(|m| format!("`oidc-private-keys[{i}]`: {m}"))?;
             if alg.name() != k.algorithm {
                 return Err(format!(
                     "`oidc-private-keys[{i}]` says `{}` but holds a `{}` key",
@@ -209,6 +216,20 @@ pub fn store_path(dir: &Path, profile: &str) -> PathBuf {
 
 /// Read and check a store; `Ok(None)` when it does not exist.
 pub fn load(path: &Path, profile: &str) -> Result<Option<Store>> {
+    load_checked(path, profile, generate::inspect_key)
+}
+
+/// `load` for commands that only read (check, diff): RSA keys are checked for structure,
+/// not arithmetic (see `generate::inspect_key_structure`).
+pub fn load_for_reading(path: &Path, profile: &str) -> Result<Option<Store>> {
+    load_checked(path, profile, generate::inspect_key_structure)
+}
+
+fn load_checked(
+    path: &Path,
+    profile: &str,
+    inspect: fn(&str) -> std::result::Result<KeyAlgorithm, String>,
+) -> Result<Option<Store>> {
     let text = match fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
@@ -226,12 +247,14 @@ pub fn load(path: &Path, profile: &str) -> Result<Option<Store>> {
         help: Some(never.clone()),
         at: Some((e.line(), e.column())),
     })?;
-    store.validate(profile).map_err(|message| Error::Store {
-        path: path.into(),
-        message,
-        help: Some(never),
-        at: None,
-    })?;
+    store
+        .validate_with(profile, inspect)
+        .map_err(|message| Error::Store {
+            path: path.into(),
+            message,
+            help: Some(never),
+            at: None,
+        })?;
     Ok(Some(store))
 }
 
