@@ -30,19 +30,6 @@ use crate::secrets::Store;
 /// everywhere); rule 3 still masks them in secret-bearing files.
 const MIN_LEN: usize = 6;
 
-/// Words that make a variable name secret (the same rule puts `[env]` variables into the
-/// Kubernetes Secret).
-const SECRET_WORDS: &[&str] = &[
-    "KEY",
-    "SECRET",
-    "PASSWORD",
-    "TOKEN",
-    "PASS",
-    "CREDENTIAL",
-    "PRIVATE",
-    "DB_URL",
-];
-
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
     key: Vec<u8>,
@@ -227,7 +214,8 @@ impl Masker {
     fn is_secret_name(&self, name: &str) -> bool {
         // Secret in either render wins; a name no render knows is judged by its words.
         self.secret_names.contains(name)
-            || (!self.public_names.contains(name) && SECRET_WORDS.iter().any(|w| name.contains(w)))
+            || (!self.public_names.contains(name)
+                && (name.contains("DB_URL") || crate::render::env::looks_secret(name)))
     }
 
     /// A value as written (`raw`, quotes kept) with its meaning (`decoded`) fingerprinted.

@@ -286,19 +286,20 @@ pub fn postgres_env(config: &Config, store: &Store) -> Vec<EnvVar> {
     }
 }
 
+/// Words that make a variable name secret.
+pub const SECRET_WORDS: &[&str] = &[
+    "KEY",
+    "SECRET",
+    "PASSWORD",
+    "TOKEN",
+    "PASS",
+    "CREDENTIAL",
+    "PRIVATE",
+];
+
 /// Extra variables whose names say they hold a secret go to the Secret, not a ConfigMap.
-fn looks_secret(name: &str) -> bool {
-    [
-        "KEY",
-        "SECRET",
-        "PASSWORD",
-        "TOKEN",
-        "PASS",
-        "CREDENTIAL",
-        "PRIVATE",
-    ]
-    .iter()
-    .any(|w| name.contains(w))
+pub fn looks_secret(name: &str) -> bool {
+    SECRET_WORDS.iter().any(|w| name.contains(w))
 }
 
 #[cfg(test)]
