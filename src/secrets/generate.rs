@@ -47,6 +47,10 @@ pub fn vault_kek(rng: &mut impl CryptoRngCore) -> String {
     base64::engine::general_purpose::STANDARD.encode(key)
 }
 
+/// The armour of an unencrypted PKCS#8 PEM key (what Logto itself writes).
+pub const PEM_HEADER: &str = "-----BEGIN PRIVATE KEY-----";
+pub const PEM_FOOTER: &str = "-----END PRIVATE KEY-----";
+
 /// A private signing key as unencrypted PKCS#8 PEM (`BEGIN PRIVATE KEY`), LF line endings.
 pub fn signing_key(rng: &mut impl CryptoRngCore, alg: KeyAlgorithm) -> String {
     let pem = match alg {
@@ -67,10 +71,8 @@ pub fn signing_key(rng: &mut impl CryptoRngCore, alg: KeyAlgorithm) -> String {
 /// What a stored PEM holds, or why it is unusable. Validated before anything is written,
 /// because Logto's seed stores keys unvalidated and only fails when core starts.
 pub fn inspect_key(pem: &str) -> Result<KeyAlgorithm, String> {
-    if !pem.starts_with("-----BEGIN PRIVATE KEY-----\n")
-        || !pem.trim_end().ends_with("-----END PRIVATE KEY-----")
-    {
-        return Err("not an unencrypted PKCS#8 PEM key (`-----BEGIN PRIVATE KEY-----`)".into());
+    if !pem.starts_with(&format!("{PEM_HEADER}\n")) || !pem.trim_end().ends_with(PEM_FOOTER) {
+        return Err(format!("not an unencrypted PKCS#8 PEM key (`{PEM_HEADER}`)"));
     }
     if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(pem) {
         use rsa::traits::PublicKeyParts;
@@ -102,7 +104,7 @@ pub fn inspect_key_structure(pem: &str) -> Result<KeyAlgorithm, String> {
     let (label, der) = rsa::pkcs8::der::pem::decode_vec(pem.as_bytes())
         .map_err(|e| format!("the PEM does not decode: {e}"))?;
     if label != rsa::pkcs8::PrivateKeyInfo::PEM_LABEL {
-        return Err("not an unencrypted PKCS#8 PEM key (`-----BEGIN PRIVATE KEY-----`)".into());
+        return Err(format!("not an unencrypted PKCS#8 PEM key (`{PEM_HEADER}`)"));
     }
     let info =
         rsa::pkcs8::PrivateKeyInfo::from_der(&der).map_err(|e| format!("not a PKCS#8 key: {e}"))?;
@@ -146,7 +148,7 @@ mod tests {
     fn ec_keys_are_pkcs8_and_inspectable() {
         let mut r = rng();
         let k = signing_key(&mut r, KeyAlgorithm::EcP384);
-        assert!(k.starts_with("-----BEGIN PRIVATE KEY-----\n"));
+        assert!(k.starts_with(&format!("{PEM_HEADER}\n")));
         assert_eq!(inspect_key(&k).unwrap(), KeyAlgorithm::EcP384);
         let k = signing_key(&mut r, KeyAlgorithm::EcP256);
         assert_eq!(inspect_key(&k).unwrap(), KeyAlgorithm::EcP256);
@@ -155,8 +157,8 @@ mod tests {
     #[test]
     fn rsa_keys_are_pkcs8_and_inspectable() {
         let k = signing_key(&mut rng(), KeyAlgorithm::Rsa(2048));
-        assert!(k.starts_with("-----BEGIN PRIVATE KEY-----\n"));
-        assert!(k.ends_with("-----END PRIVATE KEY-----\n"));
+        assert!(k.starts_with(&format!("{PEM_HEADER}\n")));
+        assert!(k.ends_with(&format!("{PEM_FOOTER}\n")));
         assert_eq!(inspect_key(&k).unwrap(), KeyAlgorithm::Rsa(2048));
     }
 
@@ -173,7 +175,7 @@ mod tests {
         }
         let k = signing_key(&mut r, KeyAlgorithm::Rsa(2048));
         let lines: Vec<&str> = k.lines().collect();
-        let truncated = format!("{}\n{}\n-----END PRIVATE KEY-----\n", lines[0], lines[1]);
+        let truncated = format!("{}\n{}\n{PEM_FOOTER}\n", lines[0], lines[1]);
         assert!(inspect_key_structure(&truncated).is_err());
     }
 
@@ -181,16 +183,11 @@ mod tests {
     fn truncated_keys_are_rejected() {
         let k = signing_key(&mut rng(), KeyAlgorithm::EcP256);
         let lines: Vec<&str> = k.lines().collect();
-        let truncated = format!(
-            "{}\n{}\n-----END PRIVATE KEY-----\n",
-            lines[0],
-            &lines[1][..20]
-        );
+        let truncated = format!("{}\n{}\n{PEM_FOOTER}\n", lines[0], &lines[1][..20]);
         assert!(inspect_key(&truncated).is_err());
-        assert!(inspect_key(
-            "-----BEGIN RSA PRIVATE KEY-----\nabc\n-----END DSA PRIVATE KEY-----\n"
-        )
-        .is_err());
+        // The deployment guide's broken example: mismatched PKCS#1 / DSA armour.
+        let mislabelled = k.replacen("BEGIN ", "BEGIN RSA ", 1).replacen("END ", "END DSA ", 1);
+        assert!(inspect_key(&mislabelled).is_err());
     }
 
     #[test]
