@@ -530,3 +530,64 @@ fn kustomize_builds_every_output_directory() {
         assert_eq!(count, listed, "{name}: every file is one resource");
     }
 }
+
+#[test]
+fn every_pod_is_covered_by_a_network_policy() {
+    for (name, _, outputs) in all_cases() {
+        let docs = docs(&outputs);
+        let policies = kind(&docs, "NetworkPolicy");
+        for (workload, template) in pod_specs(&docs) {
+            let labels = template["metadata"]["labels"].as_mapping().unwrap();
+            let covering: Vec<_> = policies
+                .iter()
+                .filter(|p| {
+                    p["spec"]["podSelector"]["matchLabels"]
+                        .as_mapping()
+                        .unwrap()
+                        .iter()
+                        .all(|(k, v)| labels.get(k) == Some(v))
+                })
+                .collect();
+            assert_eq!(
+                covering.len(),
+                1,
+                "{name}: {:?}",
+                workload["metadata"]["name"]
+            );
+            let ingress = &covering[0]["spec"]["ingress"];
+            match workload["kind"].as_str().unwrap() {
+                // Nothing connects to the migration Job.
+                "Job" => assert_eq!(ingress.as_sequence().map(Vec::len), Some(0), "{name}"),
+                // The database only from this release's pods, on 5432 only.
+                "StatefulSet" => {
+                    let rule = &ingress[0];
+                    assert_eq!(rule["ports"][0]["port"], 5432, "{name}");
+                    let from = rule["from"][0]["podSelector"]["matchLabels"]
+                        .as_mapping()
+                        .unwrap();
+                    assert_eq!(from.len(), 2, "{name}: name and instance only");
+                }
+                // The server on the ports its containers declare, and nothing else.
+                _ => {
+                    let open: Vec<u64> = ingress[0]["ports"]
+                        .as_sequence()
+                        .unwrap()
+                        .iter()
+                        .map(|p| p["port"].as_u64().unwrap())
+                        .collect();
+                    let declared: Vec<u64> = template["spec"]["containers"][0]["ports"]
+                        .as_sequence()
+                        .unwrap()
+                        .iter()
+                        .map(|p| p["containerPort"].as_u64().unwrap())
+                        .collect();
+                    assert_eq!(open, declared, "{name}");
+                    assert!(
+                        ingress[0]["from"].is_null(),
+                        "{name}: reachable through Services and Ingress"
+                    );
+                }
+            }
+        }
+    }
+}

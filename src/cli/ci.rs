@@ -28,10 +28,18 @@ pub struct CheckArgs {
     /// Output directory to compare with (default `deploy/<profile>`).
     #[arg(long, short = 'o', value_name = "DIR", requires = "profile")]
     pub out: Option<PathBuf>,
-    /// Leave out the files that hold secrets (`.env`, `kubernetes/secret.yaml`): they are
-    /// git-ignored, so a CI checkout does not have them.
+    /// Leave out the files that hold secrets (`.env`, `kubernetes/secret.yaml`, key
+    /// files): they are git-ignored, so a CI checkout does not have them.
     #[arg(long)]
     pub ignore_secret_files: bool,
+    #[command(flatten)]
+    pub common: RenderInputs,
+}
+
+/// Options `check` and `diff` share: where templates and secrets come from, and the
+/// output format.
+#[derive(Debug, Args)]
+pub struct RenderInputs {
     /// Template overrides, as given to `render`.
     #[arg(long, value_name = "DIR")]
     pub templates: Option<PathBuf>,
@@ -56,14 +64,8 @@ pub struct DiffArgs {
     /// Compare the resolved configurations (pretty JSON) instead of the rendered files.
     #[arg(long)]
     pub config_diff: bool,
-    /// Template overrides, as given to `render`.
-    #[arg(long, value_name = "DIR")]
-    pub templates: Option<PathBuf>,
-    /// Directory of the secrets stores (default `.logto-secrets` beside the config).
-    #[arg(long, value_name = "DIR")]
-    pub secrets_dir: Option<PathBuf>,
-    #[arg(long, value_enum, default_value_t)]
-    pub format: Format,
+    #[command(flatten)]
+    pub common: RenderInputs,
 }
 
 /// A path as the user gave it, without a leading `./`.
@@ -120,7 +122,7 @@ fn profiles_to_check(config_path: &Path) -> Vec<Option<String>> {
 }
 
 pub fn check(config_path: &Path, args: &CheckArgs) -> Result<ExitCode> {
-    let renderer = Renderer::new(args.templates.as_deref())?;
+    let renderer = Renderer::new(args.common.templates.as_deref())?;
     let profiles = match &args.profile {
         Some(p) => vec![Some(p.clone())],
         None => profiles_to_check(config_path),
@@ -133,7 +135,7 @@ pub fn check(config_path: &Path, args: &CheckArgs) -> Result<ExitCode> {
         }
         results.push(r);
     }
-    let json = args.format == Format::Json;
+    let json = args.common.format == Format::Json;
     let mut entries = Vec::new();
     for (profile, r) in profiles.iter().zip(results) {
         let name = profile.as_deref().unwrap_or("base").to_string();
@@ -244,7 +246,7 @@ fn check_one(
     renderer: &Renderer,
 ) -> Result<CheckedProfile> {
     let loaded = config::load(config_path, profile)?;
-    if args.format == Format::Human {
+    if args.common.format == Format::Human {
         print_diagnostics(&loaded.warnings);
     }
     let config = &loaded.config;
@@ -253,6 +255,7 @@ fn check_one(
         .clone()
         .unwrap_or_else(|| crate::default_out_dir(config_path, config));
     let secrets_dir = args
+        .common
         .secrets_dir
         .clone()
         .unwrap_or_else(|| crate::default_secrets_dir(config_path));
@@ -361,8 +364,9 @@ fn config_text(c: &Config) -> String {
 }
 
 pub fn diff(config_path: &Path, args: &DiffArgs) -> Result<ExitCode> {
-    let renderer = Renderer::new(args.templates.as_deref())?;
+    let renderer = Renderer::new(args.common.templates.as_deref())?;
     let secrets_dir = args
+        .common
         .secrets_dir
         .clone()
         .unwrap_or_else(|| crate::default_secrets_dir(config_path));
@@ -381,7 +385,7 @@ pub fn diff(config_path: &Path, args: &DiffArgs) -> Result<ExitCode> {
         (files, None)
     };
     let differs = files.iter().chain(&config).any(FileDiff::differs);
-    if args.format == Format::Json {
+    if args.common.format == Format::Json {
         let mut diagnostics = report::diagnostics(&a.warnings);
         diagnostics.extend(report::diagnostics(&b.warnings));
         let doc = DiffReport {

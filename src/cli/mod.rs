@@ -156,8 +156,8 @@ impl Command {
     fn json_name(&self) -> Option<&'static str> {
         match self {
             Command::Validate(a) if a.format == Format::Json => Some("validate"),
-            Command::Check(a) if a.format == Format::Json => Some("check"),
-            Command::Diff(a) if a.format == Format::Json => Some("diff"),
+            Command::Check(a) if a.common.format == Format::Json => Some("check"),
+            Command::Diff(a) if a.common.format == Format::Json => Some("diff"),
             _ => None,
         }
     }

@@ -3,6 +3,7 @@
 //! Output: a validated `Config` with its warnings, or every problem found, located.
 
 pub mod kubernetes;
+pub mod kubernetes_raw;
 pub mod merge;
 pub mod model;
 pub mod raw;

@@ -209,7 +209,15 @@ fn nginx_value(value: &Value) -> std::result::Result<String, String> {
 fn comment_filter(text: &str) -> Value {
     let clean: String = text
         .chars()
-        .map(|c| if c.is_control() && c != '\n' { '?' } else { c })
+        // Line separators some YAML 1.1 readers break on count as control characters too.
+        .map(|c| {
+            let breaks = c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}');
+            if breaks && c != '\n' {
+                '?'
+            } else {
+                c
+            }
+        })
         .collect();
     let mut out = String::new();
     for (i, line) in clean.lines().enumerate() {
@@ -563,5 +571,9 @@ mod tests {
     #[test]
     fn comment_filter_neutralises_newlines() {
         assert_eq!(comment_filter("a\nb\rc").as_str().unwrap(), "# a\n# b?c");
+        assert_eq!(
+            comment_filter("x\u{2028}y\u{85}z").as_str().unwrap(),
+            "# x?y?z"
+        );
     }
 }

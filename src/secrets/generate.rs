@@ -72,7 +72,9 @@ pub fn signing_key(rng: &mut impl CryptoRngCore, alg: KeyAlgorithm) -> String {
 /// because Logto's seed stores keys unvalidated and only fails when core starts.
 pub fn inspect_key(pem: &str) -> Result<KeyAlgorithm, String> {
     if !pem.starts_with(&format!("{PEM_HEADER}\n")) || !pem.trim_end().ends_with(PEM_FOOTER) {
-        return Err(format!("not an unencrypted PKCS#8 PEM key (`{PEM_HEADER}`)"));
+        return Err(format!(
+            "not an unencrypted PKCS#8 PEM key (`{PEM_HEADER}`)"
+        ));
     }
     if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(pem) {
         use rsa::traits::PublicKeyParts;
@@ -104,7 +106,9 @@ pub fn inspect_key_structure(pem: &str) -> Result<KeyAlgorithm, String> {
     let (label, der) = rsa::pkcs8::der::pem::decode_vec(pem.as_bytes())
         .map_err(|e| format!("the PEM does not decode: {e}"))?;
     if label != rsa::pkcs8::PrivateKeyInfo::PEM_LABEL {
-        return Err(format!("not an unencrypted PKCS#8 PEM key (`{PEM_HEADER}`)"));
+        return Err(format!(
+            "not an unencrypted PKCS#8 PEM key (`{PEM_HEADER}`)"
+        ));
     }
     let info =
         rsa::pkcs8::PrivateKeyInfo::from_der(&der).map_err(|e| format!("not a PKCS#8 key: {e}"))?;
@@ -186,7 +190,9 @@ mod tests {
         let truncated = format!("{}\n{}\n{PEM_FOOTER}\n", lines[0], &lines[1][..20]);
         assert!(inspect_key(&truncated).is_err());
         // The deployment guide's broken example: mismatched PKCS#1 / DSA armour.
-        let mislabelled = k.replacen("BEGIN ", "BEGIN RSA ", 1).replacen("END ", "END DSA ", 1);
+        let mislabelled = k
+            .replacen("BEGIN ", "BEGIN RSA ", 1)
+            .replacen("END ", "END DSA ", 1);
         assert!(inspect_key(&mislabelled).is_err());
     }
 

@@ -41,12 +41,7 @@ pub fn rotate_signing_key(
     };
     let added = vec![key.id.clone()];
     store.oidc_private_keys.insert(0, key);
-    let removed = store
-        .oidc_private_keys
-        .split_off(MAX_SIGNING_KEYS.min(store.oidc_private_keys.len()))
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
+    let removed = keep_first(&mut store.oidc_private_keys, MAX_SIGNING_KEYS, |k| k.id);
     Change { added, removed }
 }
 
@@ -68,23 +63,21 @@ pub fn rotate_cookie_key(
     };
     let added = vec![key.id.clone()];
     store.oidc_cookie_keys.insert(0, key);
-    let removed = store
-        .oidc_cookie_keys
-        .split_off(keep.min(store.oidc_cookie_keys.len()))
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
+    let removed = keep_first(&mut store.oidc_cookie_keys, keep, |k| k.id);
     Ok(Change { added, removed })
+}
+
+/// Keep the first `keep` keys (newest first); the ids of the ones dropped.
+fn keep_first<T>(keys: &mut Vec<T>, keep: usize, id: fn(T) -> String) -> Vec<String> {
+    keys.split_off(keep.min(keys.len()))
+        .into_iter()
+        .map(id)
+        .collect()
 }
 
 /// Drop every signing key but the one that signs (the Previous one stops verifying).
 pub fn prune_signing_keys(store: &mut Store) -> Change {
-    let removed = store
-        .oidc_private_keys
-        .split_off(1)
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
+    let removed = keep_first(&mut store.oidc_private_keys, 1, |k| k.id);
     Change {
         added: Vec::new(),
         removed,
@@ -96,12 +89,7 @@ pub fn prune_cookie_keys(store: &mut Store, keep: usize) -> Result<Change, Strin
     if keep < 1 {
         return Err("`--keep 0` would drop the cookie key that signs; keep at least 1".into());
     }
-    let removed = store
-        .oidc_cookie_keys
-        .split_off(keep.min(store.oidc_cookie_keys.len()))
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
+    let removed = keep_first(&mut store.oidc_cookie_keys, keep, |k| k.id);
     Ok(Change {
         added: Vec::new(),
         removed,

@@ -211,6 +211,32 @@ fn base64(v: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(v)
 }
 
+/// A Secret holding `data` (base64-encoded here), ordered before the workloads.
+fn secret_file(
+    config: &Config,
+    file: &str,
+    name: String,
+    component: &str,
+    data: &IndexMap<String, String>,
+    b: &str,
+    r: &Renderer,
+) -> Result<RenderedFile> {
+    let mut m = meta(config, name, component);
+    m.annotations = hook_annotations(config.kubernetes.migration.hook, -2);
+    let data = data.iter().map(|(n, v)| (n.clone(), base64(v))).collect();
+    Ok((
+        file.to_string(),
+        r.render(
+            SECRET,
+            DataCtx {
+                banner: b,
+                meta: m,
+                data,
+            },
+        )?,
+    ))
+}
+
 /// ConfigMap, Secret (unless the user manages it) and the key-files Secret. Returns the
 /// files and the data the pod checksum covers.
 fn render_data(
@@ -246,44 +272,28 @@ fn render_data(
     ));
     let mut checksum_data = config_data;
     if !matches!(config.delivery, Delivery::ExistingSecret { .. }) {
-        let mut m = meta(config, secret_name(k), "server");
-        m.annotations = hook_annotations(hook, -2);
-        let data = secret_data
-            .iter()
-            .map(|(n, v)| (n.clone(), base64(v)))
-            .collect();
-        files.push((
-            "secret.yaml".to_string(),
-            r.render(
-                SECRET,
-                DataCtx {
-                    banner: b,
-                    meta: m,
-                    data,
-                },
-            )?,
-        ));
+        files.push(secret_file(
+            config,
+            "secret.yaml",
+            secret_name(k),
+            "server",
+            &secret_data,
+            b,
+            r,
+        )?);
         checksum_data.extend(secret_data);
     }
     if !envs.key_files.is_empty() {
-        let mut m = meta(config, key_files_secret(k), "migration");
-        m.annotations = hook_annotations(hook, -2);
-        let data: IndexMap<String, String> = envs
-            .key_files
-            .iter()
-            .map(|(n, v)| (n.clone(), base64(v)))
-            .collect();
-        files.push((
-            "oidc-keys-secret.yaml".to_string(),
-            r.render(
-                SECRET,
-                DataCtx {
-                    banner: b,
-                    meta: m,
-                    data,
-                },
-            )?,
-        ));
+        let data: IndexMap<String, String> = envs.key_files.iter().cloned().collect();
+        files.push(secret_file(
+            config,
+            "oidc-keys-secret.yaml",
+            key_files_secret(k),
+            "migration",
+            &data,
+            b,
+            r,
+        )?);
     }
     Ok((files, checksum_data))
 }
