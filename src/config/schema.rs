@@ -94,20 +94,18 @@ fn strip_null(v: &mut Value) {
     }
 }
 
-fn validator() -> &'static jsonschema::Validator {
-    static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| {
-        jsonschema::options()
-            .build(schema_value())
-            .expect("the generated schema compiles")
-    })
-}
+/// The validator of the committed schema, generated at compile time (jsonschema's
+/// `validator` macro): nothing is compiled at run time, and the schema itself is parsed
+/// only when an error needs its sub-schema for a message. `tests/schema.rs` checks that it
+/// reports exactly what the run-time validator of the same file reports.
+#[jsonschema::validator(path = "logto.schema.json")]
+struct Committed;
 
 /// Check one file against the schema; returns every problem found.
 pub fn check(file: &ParsedFile) -> Vec<ConfigDiagnostic> {
     let mut out = Vec::new();
     control_characters(file, &file.json, "", &mut out);
-    for err in validator().iter_errors(&file.json) {
+    for err in Committed::iter_errors(&file.json) {
         let pointer = err.instance_path().as_str().to_string();
         match err.kind() {
             ValidationErrorKind::AdditionalProperties { unexpected } => {
@@ -430,6 +428,148 @@ mod tests {
     fn control_characters_rejected() {
         let e = errors("[logto]\nendpoint = \"https://a\\nb\"\n");
         assert!(e[0].message.contains("U+000A"));
+    }
+
+    /// Every error of the compile-time validator, as `check` reads them.
+    fn reported<'a>(errors: impl Iterator<Item = jsonschema::ValidationError<'a>>) -> Vec<String> {
+        let mut out: Vec<String> = errors
+            .map(|e| {
+                format!(
+                    "{} | {} | {:?} | {e}",
+                    e.instance_path().as_str(),
+                    e.schema_path().as_str(),
+                    std::mem::discriminant(e.kind())
+                )
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Instances that break the schema at every property it declares, with every kind of
+    /// wrong value, plus the valid shipped configuration.
+    fn corpus() -> Vec<Value> {
+        fn walk(schema: &Value, path: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
+            if let Some(props) = schema.get("properties").and_then(Value::as_object) {
+                for (name, sub) in props {
+                    path.push(Value::String(name.clone()));
+                    out.push(path.clone());
+                    walk(sub, path, out);
+                    path.pop();
+                }
+            }
+            if let Some(sub) = schema.get("additionalProperties").filter(|s| s.is_object()) {
+                path.push(Value::String("some-key".into()));
+                out.push(path.clone());
+                walk(sub, path, out);
+                path.pop();
+            }
+            if let Some(sub) = schema.get("items") {
+                path.push(Value::from(0));
+                out.push(path.clone());
+                walk(sub, path, out);
+                path.pop();
+            }
+            for branch in schema
+                .get("oneOf")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                walk(branch, path, out);
+            }
+        }
+        fn build(path: &[Value], leaf: Value) -> Value {
+            match path.split_first() {
+                None => leaf,
+                Some((Value::String(key), rest)) => {
+                    serde_json::json!({ key.as_str(): build(rest, leaf) })
+                }
+                Some((_, rest)) => Value::Array(vec![build(rest, leaf)]),
+            }
+        }
+        let mut paths = Vec::new();
+        walk(schema_value(), &mut Vec::new(), &mut paths);
+        assert!(
+            paths.len() > 100,
+            "the walk found {} properties",
+            paths.len()
+        );
+        let wrong = [
+            serde_json::json!("x"),
+            serde_json::json!(""),
+            serde_json::json!(-1),
+            serde_json::json!(0),
+            serde_json::json!(70000),
+            serde_json::json!(1.5),
+            serde_json::json!(true),
+            serde_json::json!([]),
+            serde_json::json!(["x", 1]),
+            serde_json::json!({}),
+            serde_json::json!({ "unknown-key": 1 }),
+        ];
+        let mut out = Vec::new();
+        for path in &paths {
+            for leaf in &wrong {
+                out.push(build(path, leaf.clone()));
+            }
+        }
+        let shipped = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/logto.toml"))
+            .expect("the shipped example");
+        out.push(serde_json::to_value(toml::from_str::<toml::Table>(&shipped).unwrap()).unwrap());
+        out
+    }
+
+    /// The validator generated at compile time must report exactly what the run-time
+    /// validator of the same committed schema reports: same places, same schema paths
+    /// (which `schema_at` follows for messages), same kinds and texts.
+    #[test]
+    fn compile_time_validator_agrees_with_the_run_time_one() {
+        let runtime = jsonschema::options()
+            .build(schema_value())
+            .expect("the committed schema compiles");
+        let corpus = corpus();
+        let mut invalid = 0;
+        for instance in &corpus {
+            let ours = reported(Committed::iter_errors(instance));
+            let theirs = reported(runtime.iter_errors(instance));
+            // One known difference: where a value breaks both an `enum` and the `type`
+            // beside it, the generated validator may report the enum alone (the clearer
+            // message, since it lists what is allowed); the run-time one reports both.
+            for line in &ours {
+                assert!(
+                    theirs.contains(line),
+                    "for {instance}: {line}\nnot in {theirs:?}"
+                );
+            }
+            for line in theirs.iter().filter(|line| !ours.contains(line)) {
+                let mut fields = line.split(" | ");
+                let (place, schema_path) = (fields.next(), fields.next().unwrap_or_default());
+                let shadowed = schema_path.strip_suffix("/type").is_some_and(|parent| {
+                    let enum_path = format!("{parent}/enum");
+                    ours.iter().any(|other| {
+                        let mut fields = other.split(" | ");
+                        fields.next() == place && fields.next() == Some(enum_path.as_str())
+                    })
+                });
+                assert!(shadowed, "for {instance}: {line}\nmissing from {ours:?}");
+            }
+            assert_eq!(
+                Committed::is_valid(instance),
+                theirs.is_empty(),
+                "for {instance}"
+            );
+            invalid += usize::from(!theirs.is_empty());
+        }
+        assert!(
+            invalid > corpus.len() / 2,
+            "{invalid} of {} invalid",
+            corpus.len()
+        );
+        assert!(
+            Committed::is_valid(corpus.last().unwrap()),
+            "the shipped example is valid"
+        );
     }
 
     #[test]
