@@ -16,6 +16,7 @@
 //!    so is every line that is neither a comment nor `key=value`/`key: value`. This catches
 //!    values the current render does not know, such as an older secret still on disk.
 
+use std::cell::OnceCell;
 use std::collections::BTreeSet;
 
 use base64::Engine;
@@ -33,8 +34,12 @@ const MIN_LEN: usize = 6;
 #[derive(Debug, Clone, Default)]
 pub struct Masker {
     key: Vec<u8>,
-    /// (form as written, mask token), longest form first.
-    forms: Vec<(String, String)>,
+    /// The secrets to mask, in the order added.
+    secrets: Vec<String>,
+    /// (form as written, mask token), longest form first: built from `secrets` on the
+    /// first `mask` (hashing every secret is most of a masker's cost, and `check` of a
+    /// profile without drift never masks anything).
+    forms: OnceCell<Vec<(String, String)>>,
     secret_names: BTreeSet<String>,
     /// Variables a render writes as non-secret (`PRIVATE_KEY_ROTATION_GRACE_PERIOD`).
     public_names: BTreeSet<String>,
@@ -78,24 +83,32 @@ impl Masker {
 
     /// Mask `value` in every form an output may write it in.
     pub fn add_secret(&mut self, value: &str) {
-        if value.len() < MIN_LEN {
-            return;
+        if value.len() >= MIN_LEN && !self.secrets.iter().any(|s| s == value) {
+            self.secrets.push(value.to_string());
+            self.forms = OnceCell::new();
         }
-        let token = self.fingerprint(value);
-        let json = escape::json_string(value);
-        let forms = [
-            value.to_string(),
-            base64::engine::general_purpose::STANDARD.encode(value),
-            json[1..json.len() - 1].to_string(),
-            env::pct(value),
-        ];
-        for form in forms {
-            if !self.forms.iter().any(|(f, _)| *f == form) {
-                self.forms.push((form, token.clone()));
+    }
+
+    fn forms(&self) -> &[(String, String)] {
+        self.forms.get_or_init(|| {
+            let mut forms: Vec<(String, String)> = Vec::new();
+            for value in &self.secrets {
+                let token = self.fingerprint(value);
+                let json = escape::json_string(value);
+                for form in [
+                    value.to_string(),
+                    base64::engine::general_purpose::STANDARD.encode(value),
+                    json[1..json.len() - 1].to_string(),
+                    env::pct(value),
+                ] {
+                    if !forms.iter().any(|(f, _)| *f == form) {
+                        forms.push((form, token.clone()));
+                    }
+                }
             }
-        }
-        self.forms
-            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+            forms.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.0.cmp(&b.0)));
+            forms
+        })
     }
 
     /// `<secret sha256:xxxxxxxx>`: the first 8 hex digits of a keyed SHA-256.
@@ -113,7 +126,7 @@ impl Masker {
     /// The text with every secret masked; `secret_file` turns on rule 3.
     pub fn mask(&self, text: &str, secret_file: bool) -> String {
         let mut out = text.to_string();
-        for (form, token) in &self.forms {
+        for (form, token) in self.forms() {
             if out.contains(form.as_str()) {
                 out = out.replace(form.as_str(), token);
             }

@@ -36,28 +36,41 @@ impl Outputs {
         self.files.insert(path.into(), file);
     }
 
-    /// Every YAML document parses, every file ends with a newline and starts with the banner.
+    /// Every file ends with a newline and starts with the banner, and every YAML document
+    /// parses.
     pub fn lint(&self) -> Result<()> {
+        self.lint_structure()?;
         for (path, f) in &self.files {
-            let bad = |message: String| Error::Lint {
-                path: path.clone(),
-                message,
-            };
-            if !f.contents.ends_with('\n') {
-                return Err(bad("does not end with a newline".into()));
-            }
-            // Key files are data for other programs (a PEM must start with its BEGIN line).
-            if !path.starts_with("keys/") && !f.contents.lines().take(3).any(|l| l.contains(MARKER))
-            {
-                return Err(bad("has no banner".into()));
-            }
             if path.ends_with(".yml") || path.ends_with(".yaml") {
                 // A full parse without building a tree: syntax is what can break here
                 // (values are escaped); the real consumers' checks run in the tests.
                 for doc in serde_yaml::Deserializer::from_str(&f.contents) {
-                    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(doc)
-                        .map_err(|e| bad(format!("YAML does not parse: {e}")))?;
+                    <serde::de::IgnoredAny as serde::Deserialize>::deserialize(doc).map_err(
+                        |e| Error::Lint {
+                            path: path.clone(),
+                            message: format!("YAML does not parse: {e}"),
+                        },
+                    )?;
                 }
+            }
+        }
+        Ok(())
+    }
+
+    /// The checks of `lint` that need no parse: a final newline and the banner.
+    pub fn lint_structure(&self) -> Result<()> {
+        for (path, f) in &self.files {
+            let bad = |message: &str| Error::Lint {
+                path: path.clone(),
+                message: message.into(),
+            };
+            if !f.contents.ends_with('\n') {
+                return Err(bad("does not end with a newline"));
+            }
+            // Key files are data for other programs (a PEM must start with its BEGIN line).
+            if !path.starts_with("keys/") && !f.contents.lines().take(3).any(|l| l.contains(MARKER))
+            {
+                return Err(bad("has no banner"));
             }
         }
         Ok(())

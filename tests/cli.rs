@@ -266,6 +266,28 @@ fn template_overrides_apply_file_by_file() {
 }
 
 #[test]
+fn an_override_that_renders_broken_yaml_is_refused_before_writing() {
+    let (_tmp, dir) = example();
+    let t = dir.join("tpl/kubernetes");
+    fs::create_dir_all(&t).unwrap();
+    // Renders fine as a template, but the YAML it produces does not parse.
+    fs::write(
+        t.join("service.yaml.j2"),
+        "{{ banner|comment }}\nports: [80\n",
+    )
+    .unwrap();
+    let o = run(
+        &dir,
+        &["render", "--profile", "staging", "--templates", "tpl"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(err.contains("service.yaml"), "{err}");
+    assert!(err.contains("YAML does not parse"), "{err}");
+    assert!(!dir.join("deploy").exists(), "nothing is written");
+}
+
+#[test]
 fn unknown_profile_lists_the_available_ones() {
     let (_tmp, dir) = example();
     let o = run(&dir, &["render", "--profile", "qa"]);

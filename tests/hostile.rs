@@ -430,6 +430,11 @@ fn check_case(
     let inputs = inputs_for(&config);
     let outputs = render_all(&config, store, &inputs, renderer)
         .map_err(|e| format!("accepted, then rendering failed: {e}"))?;
+    // `render_all` parses YAML only for overridden templates: the built-in ones are
+    // proven here, by the full lint of every output under every hostile value.
+    outputs
+        .lint()
+        .map_err(|e| format!("accepted, then an output failed the lint: {e}"))?;
     let expected = expected_env(&config, store, &inputs);
     check_outputs(&config, &outputs, &expected)?;
     check_where_used(case, &config, &outputs)?;
@@ -663,6 +668,7 @@ fn hostile_passwords_decode_back_from_the_urls() {
             continue;
         };
         let outputs = render_all(&config, &store, &inputs, &renderer).unwrap();
+        outputs.lint().unwrap();
         let env = dotenv_parse(&outputs.files[".env"].contents).unwrap();
         for (var, prefix) in [("DB_URL", "postgres://logto:"), ("REDIS_URL", "redis://:")] {
             let rest = env[var].strip_prefix(prefix).unwrap();

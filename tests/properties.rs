@@ -272,6 +272,10 @@ proptest! {
         };
         let b = render_all(&config, &store, &inputs, &renderer).unwrap();
         prop_assert_eq!(&a, &b);
+        // Every output, not only compose, parses (`render_all` leaves that to the tests
+        // for built-in templates).
+        let lint = a.lint();
+        prop_assert!(lint.is_ok(), "{:?}", lint);
         let compose = &a.files["docker-compose.yml"].contents;
         for doc in serde_yaml::Deserializer::from_str(compose) {
             let parsed = <serde_yaml::Value as serde::Deserialize>::deserialize(doc);

@@ -271,6 +271,11 @@ impl Renderer {
         Ok(Renderer { env, overridden })
     }
 
+    /// Whether any template comes from the user's override folder.
+    pub fn overrides_any(&self) -> bool {
+        !self.overridden.is_empty()
+    }
+
     pub fn render(&self, name: &str, ctx: impl Serialize) -> Result<String> {
         let user = self.overridden.contains(name);
         let t = self
@@ -317,7 +322,11 @@ fn check_override_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Render every output of a profile and lint it.
+/// Render every output of a profile and lint it. The YAML of the built-in templates is
+/// valid by construction (every value passes through its dialect's escaping, and the
+/// hostile-input and property tests parse every output under every schema field), so it
+/// is parsed again only when the user overrides a template; the banner and final-newline
+/// checks always run.
 pub fn render_all(
     config: &Config,
     store: &Store,
@@ -325,14 +334,17 @@ pub fn render_all(
     renderer: &Renderer,
 ) -> Result<Outputs> {
     let outputs = render_unlinted(config, store, inputs, renderer)?;
-    outputs.lint()?;
+    if renderer.overrides_any() {
+        outputs.lint()?;
+    } else {
+        outputs.lint_structure()?;
+    }
     Ok(outputs)
 }
 
-/// `render_all` without the final YAML lint, for commands that only compare outputs
-/// (`check`, `diff`) and write nothing: the lint is most of a render's cost, and what it
-/// guards against (writing a broken file) cannot happen there. The `.env` read-back
-/// check still runs.
+/// `render_all` without the final lint, for commands that only compare outputs (`check`,
+/// `diff`) and write nothing: what the lint guards against (writing a broken file) cannot
+/// happen there. The `.env` read-back check still runs.
 pub fn render_unlinted(
     config: &Config,
     store: &Store,

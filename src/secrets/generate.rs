@@ -96,13 +96,17 @@ pub fn inspect_key(pem: &str) -> Result<KeyAlgorithm, String> {
     )
 }
 
-/// Like `inspect_key`, but for RSA only the structure (PKCS#8 and PKCS#1 DER, the
-/// modulus size) is checked, not the arithmetic: a fraction of the cost, for commands
-/// that only read the store (`check`, `diff`). A truncated or garbled PEM still fails.
+/// Like `inspect_key`, but only the structure is checked, not the arithmetic: for RSA the
+/// PKCS#8 and PKCS#1 DER and the modulus size, for EC the curve and a private scalar in
+/// range (not the public key derived from it). A fraction of the cost, for commands that
+/// only read the store (`check`, `diff`). A truncated or garbled PEM still fails.
 pub fn inspect_key_structure(pem: &str) -> Result<KeyAlgorithm, String> {
     use rsa::pkcs8::der::{pem::PemLabel, Decode};
-    const RSA_OID: rsa::pkcs8::ObjectIdentifier =
-        rsa::pkcs8::ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    use rsa::pkcs8::ObjectIdentifier;
+    const RSA_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+    const EC_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+    const P256_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
+    const P384_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
     let (label, der) = rsa::pkcs8::der::pem::decode_vec(pem.as_bytes())
         .map_err(|e| format!("the PEM does not decode: {e}"))?;
     if label != rsa::pkcs8::PrivateKeyInfo::PEM_LABEL {
@@ -112,6 +116,18 @@ pub fn inspect_key_structure(pem: &str) -> Result<KeyAlgorithm, String> {
     }
     let info =
         rsa::pkcs8::PrivateKeyInfo::from_der(&der).map_err(|e| format!("not a PKCS#8 key: {e}"))?;
+    if info.algorithm.oid == EC_OID {
+        let garbled = || "the PEM does not decode as a P-256 or P-384 private key".to_string();
+        let curve = info.algorithm.parameters_oid().map_err(|_| garbled())?;
+        let key = sec1::EcPrivateKey::from_der(info.private_key).map_err(|_| garbled())?;
+        // `from_slice` refuses a zero scalar and one outside the curve's order.
+        let valid = match curve {
+            P384_OID => p384::SecretKey::from_slice(key.private_key).map(|_| KeyAlgorithm::EcP384),
+            P256_OID => p256::SecretKey::from_slice(key.private_key).map(|_| KeyAlgorithm::EcP256),
+            _ => return Err(garbled()),
+        };
+        return valid.map_err(|_| garbled());
+    }
     if info.algorithm.oid != RSA_OID {
         return inspect_key(pem);
     }
@@ -181,6 +197,37 @@ mod tests {
         let lines: Vec<&str> = k.lines().collect();
         let truncated = format!("{}\n{}\n{PEM_FOOTER}\n", lines[0], lines[1]);
         assert!(inspect_key_structure(&truncated).is_err());
+        // EC: well-formed DER whose private scalar is out of range (all ones is above the
+        // order of either curve), and a truncated PEM.
+        for alg in [KeyAlgorithm::EcP256, KeyAlgorithm::EcP384] {
+            let k = signing_key(&mut r, alg);
+            let (label, der) = rsa::pkcs8::der::pem::decode_vec(k.as_bytes()).unwrap();
+            let scalar = match alg {
+                KeyAlgorithm::EcP256 => p256::SecretKey::from_pkcs8_pem(&k)
+                    .unwrap()
+                    .to_bytes()
+                    .to_vec(),
+                _ => p384::SecretKey::from_pkcs8_pem(&k)
+                    .unwrap()
+                    .to_bytes()
+                    .to_vec(),
+            };
+            let at = der.windows(scalar.len()).position(|w| w == scalar).unwrap();
+            let mut bad = der.clone();
+            bad[at..at + scalar.len()].fill(0xff);
+            let bad = rsa::pkcs8::der::pem::encode_string(label, LineEnding::LF, &bad).unwrap();
+            assert!(
+                inspect_key_structure(&bad).is_err(),
+                "{alg:?} scalar out of range"
+            );
+            assert!(inspect_key(&bad).is_err());
+            let lines: Vec<&str> = k.lines().collect();
+            let truncated = format!("{}\n{}\n{PEM_FOOTER}\n", lines[0], lines[1]);
+            assert!(
+                inspect_key_structure(&truncated).is_err(),
+                "{alg:?} truncated"
+            );
+        }
     }
 
     #[test]
