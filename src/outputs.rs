@@ -100,42 +100,15 @@ impl Outputs {
         docs.join("---\n")
     }
 
-    /// Secret-bearing files that git already tracks at their destination under `dir`
-    /// (writing them would put plaintext secrets into the next commit). Empty when `dir`
-    /// is not in a git work tree or git is not installed.
-    pub fn tracked_secret_files(&self, dir: &Path) -> Vec<String> {
-        let mut base = dir.to_path_buf();
-        while !base.exists() {
-            match base.parent() {
-                Some(p) if !p.as_os_str().is_empty() => base = p.to_path_buf(),
-                _ => {
-                    base = PathBuf::from(".");
-                    break;
-                }
-            }
+    /// Write atomically into `dir`, replacing what was there. When `dir` already holds
+    /// exactly these files (same contents and modes, nothing else but preserved files),
+    /// nothing is written: the files keep their timestamps, and a re-render in CI or a
+    /// pre-commit hook costs no disk writes.
+    pub fn write(&self, dir: &Path) -> Result<Written> {
+        let on_disk = check_replaceable(dir, self)?;
+        if self.matches(&on_disk) {
+            return Ok(Written::Unchanged);
         }
-        let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-        self.files
-            .iter()
-            .filter(|(_, f)| f.secret)
-            .filter(|(rel, _)| {
-                std::process::Command::new("git")
-                    .arg("-C")
-                    .arg(&base)
-                    .args(["ls-files", "--error-unmatch", "--"])
-                    .arg(absolute.join(rel))
-                    .stdout(std::process::Stdio::null())
-                    .stderr(std::process::Stdio::null())
-                    .status()
-                    .is_ok_and(|s| s.success())
-            })
-            .map(|(rel, _)| rel.clone())
-            .collect()
-    }
-
-    /// Write atomically into `dir`, replacing what was there.
-    pub fn write(&self, dir: &Path) -> Result<()> {
-        check_replaceable(dir, self)?;
         let parent = match dir.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -155,8 +128,13 @@ impl Outputs {
                 path: parent.clone(),
                 source,
             })?;
+        // Every file is written first and flushed after: the flushes then find most of
+        // the data already on its way to the disk instead of waiting for it one by one.
+        let mut written = Vec::with_capacity(self.files.len() + self.preserve.len());
         for (rel, f) in &self.files {
-            write_file(&staging.path().join(rel), f)?;
+            let path = staging.path().join(rel);
+            let file = write_file(&path, f)?;
+            written.push((path, file));
         }
         for rel in &self.preserve {
             let old = dir.join(rel);
@@ -166,10 +144,14 @@ impl Outputs {
                     path: new.clone(),
                     source,
                 })?;
-                if let Ok(f) = fs::File::open(&new) {
-                    let _ = f.sync_all();
+                if let Ok(file) = fs::File::open(&new) {
+                    written.push((new, file));
                 }
             }
+        }
+        for (path, file) in written {
+            file.sync_all()
+                .map_err(|source| Error::Write { path, source })?;
         }
         #[cfg(unix)]
         {
@@ -182,11 +164,159 @@ impl Outputs {
         if let Ok(d) = fs::File::open(&parent) {
             let _ = d.sync_all();
         }
-        Ok(())
+        Ok(Written::Replaced)
+    }
+
+    /// Whether the files `on_disk` (from `check_replaceable`) are exactly these outputs,
+    /// byte for byte and with the modes `write` gives them, plus preserved files.
+    fn matches(&self, on_disk: &[(String, PathBuf)]) -> bool {
+        let mut count = 0;
+        for (rel, path) in on_disk {
+            if self.preserve.contains(rel) {
+                continue;
+            }
+            let Some(f) = self.files.get(rel) else {
+                return false;
+            };
+            count += 1;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let want = if f.secret { 0o600 } else { 0o644 };
+                match fs::symlink_metadata(path) {
+                    Ok(m) if m.is_file() && m.permissions().mode() & 0o777 == want => {}
+                    _ => return false,
+                }
+            }
+            match fs::read(path) {
+                Ok(bytes) if bytes == f.contents.as_bytes() => {}
+                _ => return false,
+            }
+        }
+        count == self.files.len()
     }
 }
 
-fn write_file(path: &Path, f: &OutputFile) -> Result<()> {
+/// What `Outputs::write` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// The directory now holds the new files (created, or swapped in whole).
+    Replaced,
+    /// The directory already held exactly these files; nothing was written.
+    Unchanged,
+}
+
+/// The files under an output directory that git tracks, asked of git once per render and
+/// started before rendering, so that git runs while the outputs are rendered.
+pub enum TrackedQuery {
+    /// Read from the index file (`gitindex`): the tracked paths under the directory.
+    Known(Vec<String>),
+    /// `git ls-files` running in `cwd` (it prints paths relative to it) for the
+    /// directory `dir` (both absolute).
+    Asked {
+        child: std::process::Child,
+        cwd: PathBuf,
+        dir: PathBuf,
+    },
+    /// Git could not be asked (not installed): nothing is known to be tracked.
+    Unknown,
+}
+
+impl TrackedQuery {
+    /// Start asking git which files under `dir` it tracks. The index file answers in
+    /// the common layout (no process at all); otherwise git is started.
+    pub fn start(dir: &Path) -> TrackedQuery {
+        if let Some(paths) = crate::gitindex::tracked_under(dir) {
+            return TrackedQuery::Known(paths);
+        }
+        // Git runs where the repository is found: in the nearest existing ancestor of
+        // `dir`, unless the environment names the repository, which then applies from
+        // the working directory, as for any git command the user runs.
+        let from_env = crate::gitindex::GIT_ENV
+            .iter()
+            .any(|v| std::env::var_os(v).is_some());
+        let mut cwd = if from_env {
+            PathBuf::from(".")
+        } else {
+            dir.to_path_buf()
+        };
+        while !cwd.exists() {
+            match cwd.parent() {
+                Some(p) if !p.as_os_str().is_empty() => cwd = p.to_path_buf(),
+                _ => cwd = PathBuf::from("."),
+            }
+        }
+        let (Ok(cwd), Ok(dir)) = (std::path::absolute(&cwd), std::path::absolute(dir)) else {
+            return TrackedQuery::Unknown;
+        };
+        // A file git tracks stays tracked when its working copy is deleted: the index is
+        // what counts, so the pathspec may name a directory that does not exist.
+        let child = std::process::Command::new("git")
+            .arg("-C")
+            .arg(&cwd)
+            .args(["ls-files", "-z", "--"])
+            .arg(&dir)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+        match child {
+            Ok(child) => TrackedQuery::Asked { child, cwd, dir },
+            Err(_) => TrackedQuery::Unknown,
+        }
+    }
+
+    /// The secret-bearing outputs that git tracks at their destination (writing them
+    /// would put plaintext secrets into the next commit). Empty outside a git work tree
+    /// or when git is not installed.
+    pub fn secret_files(self, outputs: &Outputs) -> Vec<String> {
+        let tracked: Vec<String> = match self {
+            TrackedQuery::Known(paths) => paths,
+            TrackedQuery::Unknown => Vec::new(),
+            TrackedQuery::Asked { child, cwd, dir } => match child.wait_with_output() {
+                Ok(out) if out.status.success() => out
+                    .stdout
+                    .split(|b| *b == 0)
+                    .filter_map(|p| std::str::from_utf8(p).ok())
+                    .filter_map(|p| {
+                        // Git prints `../x` for paths outside its working directory.
+                        let full = lexical(&cwd.join(p));
+                        let rel = full.strip_prefix(lexical(&dir)).ok()?;
+                        Some(rel.to_string_lossy().replace('\\', "/"))
+                    })
+                    .collect(),
+                // Not a work tree (or git failed): nothing is known to be tracked.
+                _ => Vec::new(),
+            },
+        };
+        let tracked: std::collections::BTreeSet<&str> =
+            tracked.iter().map(String::as_str).collect();
+        outputs
+            .files
+            .iter()
+            .filter(|(rel, f)| f.secret && tracked.contains(rel.as_str()))
+            .map(|(rel, _)| rel.clone())
+            .collect()
+    }
+}
+
+/// `path` with `.` and `..` components resolved as text (no symbolic links followed).
+fn lexical(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            std::path::Component::ParentDir => {
+                out.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Create `path` with `f`'s contents and mode; the caller flushes the returned file.
+fn write_file(path: &Path, f: &OutputFile) -> Result<fs::File> {
     let werr = |source| Error::Write {
         path: path.to_path_buf(),
         source,
@@ -203,13 +333,14 @@ fn write_file(path: &Path, f: &OutputFile) -> Result<()> {
     }
     let mut file = opts.open(path).map_err(werr)?;
     file.write_all(f.contents.as_bytes()).map_err(werr)?;
-    file.sync_all().map_err(werr)
+    Ok(file)
 }
 
-/// Refuse to replace a directory holding files we did not generate.
-fn check_replaceable(dir: &Path, new: &Outputs) -> Result<()> {
+/// Refuse to replace a directory holding files we did not generate; otherwise the files
+/// it holds.
+fn check_replaceable(dir: &Path, new: &Outputs) -> Result<Vec<(String, PathBuf)>> {
     if !dir.exists() {
-        return Ok(());
+        return Ok(Vec::new());
     }
     if !dir.is_dir() {
         return Err(Error::refused(
@@ -220,11 +351,12 @@ fn check_replaceable(dir: &Path, new: &Outputs) -> Result<()> {
             None,
         ));
     }
-    for (rel, p) in files_under(dir)? {
-        if new.files.contains_key(&rel)
-            || new.preserve.contains(&rel)
-            || is_generated(&p)
-            || is_key_file(&rel)
+    let on_disk = files_under(dir)?;
+    for (rel, p) in &on_disk {
+        if new.files.contains_key(rel)
+            || new.preserve.contains(rel)
+            || is_generated(p)
+            || is_key_file(rel)
         {
             continue;
         }
@@ -236,7 +368,7 @@ fn check_replaceable(dir: &Path, new: &Outputs) -> Result<()> {
             Some("render into a directory of its own (--out), or move that file away".into()),
         ));
     }
-    Ok(())
+    Ok(on_disk)
 }
 
 /// Every file below `dir`, as (relative path with `/` separators, full path), sorted.
@@ -397,6 +529,59 @@ mod tests {
                 0o600
             );
         }
+    }
+
+    #[test]
+    fn identical_outputs_are_not_rewritten() {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("out");
+        assert_eq!(outputs("a: 1").write(&dir).unwrap(), Written::Replaced);
+        // A marker only a rewrite would remove: the directory is swapped, not edited.
+        let inode = |p: &Path| {
+            use std::os::unix::fs::MetadataExt;
+            fs::metadata(p).unwrap().ino()
+        };
+        let before = inode(&dir);
+        assert_eq!(outputs("a: 1").write(&dir).unwrap(), Written::Unchanged);
+        assert_eq!(inode(&dir), before, "nothing was written");
+        // A preserved file of the user's does not count as a difference.
+        let mut with_preserved = outputs("a: 1");
+        with_preserved.preserve.push("secrets.env".into());
+        fs::write(dir.join("secrets.env"), "MINE=1\n").unwrap();
+        assert_eq!(with_preserved.write(&dir).unwrap(), Written::Unchanged);
+        // Each of these is a difference, and the rewrite puts the directory right.
+        type Spoil = fn(&Path);
+        let spoilers: [(&str, Spoil); 4] = [
+            ("contents", |d| fs::write(d.join("a.yml"), "# x\n").unwrap()),
+            ("a missing file", |d| {
+                fs::remove_file(d.join("sub/.env")).unwrap()
+            }),
+            ("a stale generated file", |d| {
+                fs::write(d.join("old.yml"), format!("# {MARKER}\n")).unwrap()
+            }),
+            ("the mode of a secret file", |d| {
+                use std::os::unix::fs::PermissionsExt;
+                fs::set_permissions(d.join("sub/.env"), fs::Permissions::from_mode(0o644)).unwrap()
+            }),
+        ];
+        for (what, spoil) in spoilers {
+            spoil(&dir);
+            assert_eq!(
+                with_preserved.write(&dir).unwrap(),
+                Written::Replaced,
+                "{what}"
+            );
+            assert_eq!(
+                with_preserved.write(&dir).unwrap(),
+                Written::Unchanged,
+                "{what}"
+            );
+            assert_eq!(
+                fs::read_to_string(dir.join("secrets.env")).unwrap(),
+                "MINE=1\n"
+            );
+        }
+        assert!(!dir.join("old.yml").exists());
     }
 
     #[test]

@@ -269,5 +269,29 @@ fn secret_files_are_git_ignored_and_never_written_where_git_tracks_them() {
         fs::read(dir.join("deploy/base/.env")).unwrap(),
         "nothing written"
     );
+    // The index is what counts: with the working copy gone, the file is still tracked
+    // and a render would bring the secret back into the next commit.
+    fs::remove_dir_all(dir.join("deploy/base")).unwrap();
+    let o = run(&dir, &["render"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("deploy/base/.env"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!dir.join("deploy/base").exists(), "nothing written");
+    // Where the repository is given by the environment, git itself is asked (the index
+    // reader leaves such layouts to git): the same answer.
+    let o = Command::new(env!("CARGO_BIN_EXE_logto-deploy"))
+        .current_dir(&dir)
+        .arg("render")
+        .env("GIT_DIR", dir.join(".git"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("deploy/base/.env"));
     ok(&dir, &["render", "--allow-tracked-secrets"]);
+    // Untracked again: renders as usual.
+    git(&["rm", "-q", "-f", "--cached", "deploy/base/.env"]);
+    ok(&dir, &["render"]);
 }

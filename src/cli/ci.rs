@@ -11,7 +11,7 @@ use clap::Args;
 use super::{print_diagnostics, report_error, Format, EXIT_DIFFERENT};
 use crate::compare::{self, FileDiff, FileStatus};
 use crate::config::{self, Config};
-use crate::error::{Error, Result};
+use crate::error::{ConfigDiagnostic, Error, Result};
 use crate::mask::Masker;
 use crate::outputs::Outputs;
 use crate::render::env::RuntimeInputs;
@@ -127,15 +127,21 @@ pub fn check(config_path: &Path, args: &CheckArgs) -> Result<ExitCode> {
         Some(p) => vec![Some(p.clone())],
         None => profiles_to_check(config_path),
     };
+    // Profiles are independent: they are checked side by side, and reported in order.
+    let checked = crate::parallel::map(&profiles, |profile| {
+        check_one(config_path, profile.as_deref(), args, &renderer)
+    });
+    let json = args.common.format == Format::Json;
     let mut results = Vec::new();
-    for profile in &profiles {
-        let r = check_one(config_path, profile.as_deref(), args, &renderer);
+    for (r, warnings) in checked {
+        if !json {
+            print_diagnostics(&warnings);
+        }
         if let Err(e @ Error::Usage { .. }) = r {
             return Err(e);
         }
         results.push(r);
     }
-    let json = args.common.format == Format::Json;
     let mut entries = Vec::new();
     for (profile, r) in profiles.iter().zip(results) {
         let name = profile.as_deref().unwrap_or("base").to_string();
@@ -239,16 +245,29 @@ fn print_checked(entry: &CheckedProfile) {
     }
 }
 
+/// One profile's check, and the config warnings to print before its report (kept out of
+/// the check itself, which runs beside the others).
 fn check_one(
     config_path: &Path,
     profile: Option<&str>,
     args: &CheckArgs,
     renderer: &Renderer,
-) -> Result<CheckedProfile> {
-    let loaded = config::load(config_path, profile)?;
-    if args.common.format == Format::Human {
-        print_diagnostics(&loaded.warnings);
+) -> (Result<CheckedProfile>, Vec<ConfigDiagnostic>) {
+    match config::load(config_path, profile) {
+        Ok(loaded) => {
+            let warnings = loaded.warnings.clone();
+            (check_loaded(config_path, loaded, args, renderer), warnings)
+        }
+        Err(e) => (Err(e), Vec::new()),
     }
+}
+
+fn check_loaded(
+    config_path: &Path,
+    loaded: config::Loaded,
+    args: &CheckArgs,
+    renderer: &Renderer,
+) -> Result<CheckedProfile> {
     let config = &loaded.config;
     let out_dir = args
         .out
@@ -370,8 +389,12 @@ pub fn diff(config_path: &Path, args: &DiffArgs) -> Result<ExitCode> {
         .secrets_dir
         .clone()
         .unwrap_or_else(|| crate::default_secrets_dir(config_path));
-    let a = render_side(config_path, &args.a, &secrets_dir, &renderer)?;
-    let b = render_side(config_path, &args.b, &secrets_dir, &renderer)?;
+    let [a, b] = crate::parallel::map(&[&args.a, &args.b], |name| {
+        render_side(config_path, name, &secrets_dir, &renderer)
+    })
+    .try_into()
+    .unwrap_or_else(|_| unreachable!("two sides in, two out"));
+    let (a, b) = (a?, b?);
     let key = format!("{}\0{}", a.store.secret_vault_kek, b.store.secret_vault_kek);
     let mut masker = Masker::new(key.as_bytes());
     masker.add_render(&a.config, &a.store, &a.inputs);

@@ -12,6 +12,7 @@ use clap::{Args, CommandFactory, Parser, Subcommand};
 
 use crate::config::{self, Loaded};
 use crate::error::{ConfigDiagnostic, Error, Result, Severity};
+use crate::outputs::{TrackedQuery, Written};
 use crate::render::env::RuntimeInputs;
 use crate::render::Renderer;
 use crate::report;
@@ -352,6 +353,9 @@ fn render(config_path: &Path, args: &RenderArgs) -> Result<ExitCode> {
         .secrets_dir
         .clone()
         .unwrap_or_else(|| crate::default_secrets_dir(config_path));
+    // Git runs while the outputs are rendered; its answer is read before anything is
+    // written.
+    let tracked = args.stdout.is_none().then(|| TrackedQuery::start(&out_dir));
     let profile = config.profile_name().to_string();
     let mut progress = |alg: &str| {
         // RSA-4096 takes seconds: say what is happening.
@@ -369,10 +373,9 @@ fn render(config_path: &Path, args: &RenderArgs) -> Result<ExitCode> {
         eprintln!("warning: {w}");
     }
     // Before anything is written, the store included.
-    let tracked = match args.stdout {
-        None => rendered.outputs.tracked_secret_files(&out_dir),
-        Some(_) => Vec::new(),
-    };
+    let tracked = tracked
+        .map(|query| query.secret_files(&rendered.outputs))
+        .unwrap_or_default();
     if !tracked.is_empty() && !args.allow_tracked_secrets {
         return Err(Error::refused(
             format!(
@@ -401,12 +404,18 @@ fn render(config_path: &Path, args: &RenderArgs) -> Result<ExitCode> {
         }
         None => {}
     }
-    rendered.outputs.write(&out_dir)?;
-    eprintln!(
-        "wrote {} files to `{}`",
-        rendered.outputs.files.len(),
-        out_dir.display()
-    );
+    match rendered.outputs.write(&out_dir)? {
+        Written::Replaced => eprintln!(
+            "wrote {} files to `{}`",
+            rendered.outputs.files.len(),
+            out_dir.display()
+        ),
+        Written::Unchanged => eprintln!(
+            "`{}` is up to date ({} files unchanged, nothing written)",
+            out_dir.display(),
+            rendered.outputs.files.len()
+        ),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
