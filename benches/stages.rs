@@ -1,7 +1,8 @@
 //! Micro-benchmarks of the hot pipeline stages, on the shipped example (`logto.toml` +
 //! `profiles/prod.toml`) with its committed fixture secrets store:
 //! parse + schema check, merge, resolve, the whole `config::load`, building the template
-//! environment, loading the store, render (which lints) and lint alone.
+//! environment, loading the store, render, and the YAML lint that render adds when a
+//! template is overridden.
 //!
 //! `cargo bench --bench stages` (criterion; never part of `cargo test`). Whole-process
 //! timings are `benches/run.sh`.
@@ -37,7 +38,6 @@ fn config_stages(c: &mut Criterion) {
     let prod_text = read("profiles/prod.toml");
     let base = parse("logto.toml", &base_text, 0);
     let prod = parse("profiles/prod.toml", &prod_text, 1);
-    // The validator is compiled once per process; compile it before timing.
     assert!(schema::check(&base).is_empty());
 
     c.bench_function("parse+schema (base+prod)", |b| {
@@ -93,11 +93,11 @@ fn render_stages(c: &mut Criterion) {
         b.iter(|| black_box(store::load(Path::new(&store_path), "prod")))
     });
     let renderer = Renderer::new(None).expect("templates compile");
-    c.bench_function("render_all (every target, lint included)", |b| {
+    c.bench_function("render_all (every target, built-in templates)", |b| {
         b.iter(|| black_box(render::render_all(&config, &store, &inputs, &renderer).expect("ok")))
     });
     let outputs = render::render_all(&config, &store, &inputs, &renderer).expect("ok");
-    c.bench_function("lint (YAML parse of every output)", |b| {
+    c.bench_function("lint (YAML parse of every output, with overrides)", |b| {
         b.iter(|| outputs.lint().expect("clean"))
     });
 }

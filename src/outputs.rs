@@ -333,8 +333,24 @@ fn write_file(path: &Path, f: &OutputFile) -> Result<fs::File> {
     }
     let mut file = opts.open(path).map_err(werr)?;
     file.write_all(f.contents.as_bytes()).map_err(werr)?;
+    start_writeback(&file);
     Ok(file)
 }
+
+/// Start writing `file`'s data to disk without waiting (Linux `sync_file_range`): the
+/// filesystem allocates every file's blocks in one journal transaction, and the flush
+/// of each file that follows finds its data written and its metadata committed.
+#[cfg(target_os = "linux")]
+fn start_writeback(file: &fs::File) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: a valid open descriptor; offset 0 and length 0 mean the whole file.
+    unsafe {
+        libc::sync_file_range(file.as_raw_fd(), 0, 0, libc::SYNC_FILE_RANGE_WRITE);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn start_writeback(_: &fs::File) {}
 
 /// Refuse to replace a directory holding files we did not generate; otherwise the files
 /// it holds.

@@ -107,12 +107,14 @@ pub fn dotenv_parse(text: &str) -> Result<IndexMap<String, String>, String> {
 /// of the YAML 1.1 boolean or null words.
 pub fn yaml_plain_safe(s: &str) -> bool {
     const WORDS: &[&str] = &["y", "n", "yes", "no", "on", "off", "true", "false", "null"];
-    !s.is_empty()
-        && s.len() <= 256
-        && s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._/-".contains(c))
-        && !WORDS.contains(&s.to_ascii_lowercase().as_str())
+    let bytes = s.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 256
+        && bytes[0].is_ascii_alphabetic()
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'/' | b'-'))
+        && !WORDS.iter().any(|w| w.eq_ignore_ascii_case(s))
 }
 
 /// One nginx token for `value`, or why it cannot be one.

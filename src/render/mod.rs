@@ -169,6 +169,10 @@ fn yaml_flow(value: &Value) -> std::result::Result<String, String> {
     }
     let json =
         serde_json::to_string(value).map_err(|e| format!("cannot write a value as YAML: {e}"))?;
+    // Below DEL, JSON's output is plain ASCII that YAML reads the same way.
+    if json.bytes().all(|b| b < 0x7f) {
+        return Ok(json);
+    }
     // JSON leaves some characters raw that YAML readers refuse (DEL, C1 controls,
     // U+FFFE/U+FFFF) or read as a line break folded into a space (U+0085, U+2028,
     // U+2029) or a byte-order mark: escape them; JSON and YAML both read `\uXXXX` back.

@@ -4,7 +4,7 @@
 
 use base64::Engine;
 use rand_core::CryptoRngCore;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, LineEnding};
+use rsa::pkcs8::{EncodePrivateKey, LineEnding};
 
 use crate::config::model::KeyAlgorithm;
 
@@ -69,31 +69,13 @@ pub fn signing_key(rng: &mut impl CryptoRngCore, alg: KeyAlgorithm) -> String {
 }
 
 /// What a stored PEM holds, or why it is unusable. Validated before anything is written,
-/// because Logto's seed stores keys unvalidated and only fails when core starts.
+/// because Logto's seed stores keys unvalidated and only fails when core starts: the
+/// structure (see `inspect_key_structure`) and the arithmetic. RSA: n = p·q, d·e ≡ 1
+/// modulo p−1 and q−1, and the stored CRT values (d mod p−1, d mod q−1, q⁻¹ mod p) agree
+/// with them, since OpenSSL and Node sign with those. EC: the embedded public key is the
+/// one the private scalar gives.
 pub fn inspect_key(pem: &str) -> Result<KeyAlgorithm, String> {
-    if !pem.starts_with(&format!("{PEM_HEADER}\n")) || !pem.trim_end().ends_with(PEM_FOOTER) {
-        return Err(format!(
-            "not an unencrypted PKCS#8 PEM key (`{PEM_HEADER}`)"
-        ));
-    }
-    if let Ok(k) = rsa::RsaPrivateKey::from_pkcs8_pem(pem) {
-        use rsa::traits::PublicKeyParts;
-        let bits = (k.n().bits() as u32).div_ceil(8) * 8;
-        return k
-            .validate()
-            .map(|_| KeyAlgorithm::Rsa(bits))
-            .map_err(|e| format!("invalid RSA key: {e}"));
-    }
-    if p384::SecretKey::from_pkcs8_pem(pem).is_ok() {
-        return Ok(KeyAlgorithm::EcP384);
-    }
-    if p256::SecretKey::from_pkcs8_pem(pem).is_ok() {
-        return Ok(KeyAlgorithm::EcP256);
-    }
-    Err(
-        "the PEM does not decode as an RSA, P-256 or P-384 private key (truncated or edited?)"
-            .into(),
-    )
+    inspect(pem, true)
 }
 
 /// Like `inspect_key`, but only the structure is checked, not the arithmetic: for RSA the
@@ -101,18 +83,24 @@ pub fn inspect_key(pem: &str) -> Result<KeyAlgorithm, String> {
 /// range (not the public key derived from it). A fraction of the cost, for commands that
 /// only read the store (`check`, `diff`). A truncated or garbled PEM still fails.
 pub fn inspect_key_structure(pem: &str) -> Result<KeyAlgorithm, String> {
+    inspect(pem, false)
+}
+
+fn inspect(pem: &str, arithmetic: bool) -> Result<KeyAlgorithm, String> {
     use rsa::pkcs8::der::{pem::PemLabel, Decode};
     use rsa::pkcs8::ObjectIdentifier;
     const RSA_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
     const EC_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
     const P256_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
     const P384_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
+    let not_pkcs8 = || format!("not an unencrypted PKCS#8 PEM key (`{PEM_HEADER}`)");
+    if !pem.starts_with(&format!("{PEM_HEADER}\n")) || !pem.trim_end().ends_with(PEM_FOOTER) {
+        return Err(not_pkcs8());
+    }
     let (label, der) = rsa::pkcs8::der::pem::decode_vec(pem.as_bytes())
         .map_err(|e| format!("the PEM does not decode: {e}"))?;
     if label != rsa::pkcs8::PrivateKeyInfo::PEM_LABEL {
-        return Err(format!(
-            "not an unencrypted PKCS#8 PEM key (`{PEM_HEADER}`)"
-        ));
+        return Err(not_pkcs8());
     }
     let info =
         rsa::pkcs8::PrivateKeyInfo::from_der(&der).map_err(|e| format!("not a PKCS#8 key: {e}"))?;
@@ -120,16 +108,26 @@ pub fn inspect_key_structure(pem: &str) -> Result<KeyAlgorithm, String> {
         let garbled = || "the PEM does not decode as a P-256 or P-384 private key".to_string();
         let curve = info.algorithm.parameters_oid().map_err(|_| garbled())?;
         let key = sec1::EcPrivateKey::from_der(info.private_key).map_err(|_| garbled())?;
-        // `from_slice` refuses a zero scalar and one outside the curve's order.
-        let valid = match curve {
-            P384_OID => p384::SecretKey::from_slice(key.private_key).map(|_| KeyAlgorithm::EcP384),
-            P256_OID => p256::SecretKey::from_slice(key.private_key).map(|_| KeyAlgorithm::EcP256),
-            _ => return Err(garbled()),
+        // `from_slice` refuses a zero scalar and one outside the curve's order;
+        // `from_sec1_der` also derives the public key and compares the embedded one.
+        let valid = match (curve, arithmetic) {
+            (P384_OID, false) => p384::SecretKey::from_slice(key.private_key).is_ok(),
+            (P384_OID, true) => p384::SecretKey::from_sec1_der(info.private_key).is_ok(),
+            (P256_OID, false) => p256::SecretKey::from_slice(key.private_key).is_ok(),
+            (P256_OID, true) => p256::SecretKey::from_sec1_der(info.private_key).is_ok(),
+            _ => false,
         };
-        return valid.map_err(|_| garbled());
+        return match (valid, curve) {
+            (true, P384_OID) => Ok(KeyAlgorithm::EcP384),
+            (true, _) => Ok(KeyAlgorithm::EcP256),
+            (false, _) => Err(garbled()),
+        };
     }
     if info.algorithm.oid != RSA_OID {
-        return inspect_key(pem);
+        return Err(
+            "the PEM does not decode as an RSA, P-256 or P-384 private key (truncated or edited?)"
+                .into(),
+        );
     }
     let key = rsa::pkcs1::RsaPrivateKey::from_der(info.private_key)
         .map_err(|e| format!("not an RSA key: {e}"))?;
@@ -140,7 +138,46 @@ pub fn inspect_key_structure(pem: &str) -> Result<KeyAlgorithm, String> {
             "the RSA modulus has an unexpected size ({bits} bits)"
         ));
     }
+    if arithmetic {
+        rsa_arithmetic(&key).map_err(|e| format!("invalid RSA key: {e}"))?;
+    }
     Ok(KeyAlgorithm::Rsa(bits))
+}
+
+/// The checks of `rsa::RsaPrivateKey::validate`, on the key as stored (CRT values
+/// included), without recomputing the CRT values first.
+fn rsa_arithmetic(key: &rsa::pkcs1::RsaPrivateKey) -> Result<(), &'static str> {
+    use rsa::BigUint;
+    let int = |u: rsa::pkcs1::UintRef| BigUint::from_bytes_be(u.as_bytes());
+    if key.other_prime_infos.is_some() {
+        return Err("more than two primes");
+    }
+    let (n, e, d) = (
+        int(key.modulus),
+        int(key.public_exponent),
+        int(key.private_exponent),
+    );
+    let (p, q) = (int(key.prime1), int(key.prime2));
+    let one = BigUint::from(1u8);
+    let max_e = BigUint::from((1u64 << 33) - 1);
+    if e < BigUint::from(3u8) || e > max_e || &e % 2u8 == BigUint::from(0u8) || e >= n {
+        return Err("public exponent out of range");
+    }
+    if p <= one || q <= one || &p * &q != n {
+        return Err("the primes do not multiply to the modulus");
+    }
+    let (p1, q1) = (&p - &one, &q - &one);
+    let de = &d * &e;
+    if &de % &p1 != one || &de % &q1 != one {
+        return Err("the private exponent does not invert the public one");
+    }
+    if int(key.exponent1) != &d % &p1
+        || int(key.exponent2) != &d % &q1
+        || (int(key.coefficient) * &q) % &p != one
+    {
+        return Err("the stored CRT values do not match the key");
+    }
+    Ok(())
 }
 
 /// Check a SECRET_VAULT_KEK: standard base64 of exactly 32 bytes.
@@ -159,6 +196,7 @@ pub fn inspect_kek(kek: &str) -> Result<(), String> {
 mod tests {
     use super::*;
     use rand_chacha::rand_core::SeedableRng;
+    use rsa::pkcs8::DecodePrivateKey;
 
     fn rng() -> rand_chacha::ChaCha20Rng {
         rand_chacha::ChaCha20Rng::seed_from_u64(7)
@@ -227,6 +265,102 @@ mod tests {
                 inspect_key_structure(&truncated).is_err(),
                 "{alg:?} truncated"
             );
+        }
+    }
+
+    /// A generated RSA key with one PKCS#1 component replaced (by `edit`), re-armoured.
+    fn rsa_with(pem: &str, edit: impl Fn(&mut Vec<Vec<u8>>)) -> String {
+        use rsa::pkcs1::der::{Decode, Encode};
+        let (_, der) = rsa::pkcs8::der::pem::decode_vec(pem.as_bytes()).unwrap();
+        let info = rsa::pkcs8::PrivateKeyInfo::from_der(&der).unwrap();
+        let k = rsa::pkcs1::RsaPrivateKey::from_der(info.private_key).unwrap();
+        let mut parts: Vec<Vec<u8>> = [
+            k.modulus,
+            k.public_exponent,
+            k.private_exponent,
+            k.prime1,
+            k.prime2,
+            k.exponent1,
+            k.exponent2,
+            k.coefficient,
+        ]
+        .iter()
+        .map(|u| u.as_bytes().to_vec())
+        .collect();
+        edit(&mut parts);
+        let u = |i: usize| rsa::pkcs1::UintRef::new(&parts[i]).unwrap();
+        let edited = rsa::pkcs1::RsaPrivateKey {
+            modulus: u(0),
+            public_exponent: u(1),
+            private_exponent: u(2),
+            prime1: u(3),
+            prime2: u(4),
+            exponent1: u(5),
+            exponent2: u(6),
+            coefficient: u(7),
+            other_prime_infos: None,
+        }
+        .to_der()
+        .unwrap();
+        let der = rsa::pkcs8::PrivateKeyInfo::new(info.algorithm, &edited)
+            .to_der()
+            .unwrap();
+        rsa::pkcs8::der::pem::encode_string("PRIVATE KEY", LineEnding::LF, &der).unwrap()
+    }
+
+    #[test]
+    fn rsa_arithmetic_is_checked_beyond_the_structure() {
+        let k = signing_key(&mut rng(), KeyAlgorithm::Rsa(2048));
+        assert_eq!(
+            rsa_with(&k, |_| {}),
+            k,
+            "re-encoding an unedited key is lossless"
+        );
+        // One flipped bit in each component: still well-formed DER of the right size,
+        // so the structure check passes, but the key no longer works.
+        let names = [
+            "n",
+            "e",
+            "d",
+            "p",
+            "q",
+            "d mod p-1",
+            "d mod q-1",
+            "q^-1 mod p",
+        ];
+        for (i, name) in names.iter().enumerate() {
+            let bad = rsa_with(&k, |parts| {
+                let last = parts[i].len() - 1;
+                parts[i][last] ^= 0x02;
+            });
+            assert_eq!(
+                inspect_key_structure(&bad),
+                Ok(KeyAlgorithm::Rsa(2048)),
+                "{name}"
+            );
+            let err = inspect_key(&bad).expect_err(name);
+            assert!(err.starts_with("invalid RSA key"), "{name}: {err}");
+            // The rsa crate agrees wherever it looks (it recomputes the CRT values).
+            if i < 5 {
+                let parsed = rsa::RsaPrivateKey::from_pkcs8_pem(&bad);
+                assert!(
+                    parsed.is_err() || parsed.unwrap().validate().is_err(),
+                    "{name}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn ec_public_key_must_match_the_scalar() {
+        for alg in [KeyAlgorithm::EcP256, KeyAlgorithm::EcP384] {
+            let k = signing_key(&mut rng(), alg);
+            let (label, mut der) = rsa::pkcs8::der::pem::decode_vec(k.as_bytes()).unwrap();
+            // The DER ends with the embedded public point: change its last byte.
+            *der.last_mut().unwrap() ^= 0x01;
+            let bad = rsa::pkcs8::der::pem::encode_string(label, LineEnding::LF, &der).unwrap();
+            assert_eq!(inspect_key_structure(&bad), Ok(alg));
+            assert!(inspect_key(&bad).is_err(), "{alg:?}");
         }
     }
 
