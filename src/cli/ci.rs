@@ -122,15 +122,16 @@ fn profiles_to_check(config_path: &Path) -> Vec<Option<String>> {
 }
 
 pub fn check(config_path: &Path, args: &CheckArgs) -> Result<ExitCode> {
-    let renderer = Renderer::new(args.common.templates.as_deref())?;
     let profiles = match &args.profile {
         Some(p) => vec![Some(p.clone())],
         None => profiles_to_check(config_path),
     };
     // Profiles are independent: they are checked side by side, and reported in order.
-    let checked = crate::parallel::map(&profiles, |profile| {
-        check_one(config_path, profile.as_deref(), args, &renderer)
-    });
+    let checked = crate::parallel::map_with(
+        &profiles,
+        || Renderer::new(args.common.templates.as_deref()),
+        |renderer, profile| check_one(config_path, profile.as_deref(), args, renderer),
+    )?;
     let json = args.common.format == Format::Json;
     let mut results = Vec::new();
     for (r, warnings) in checked {
@@ -383,15 +384,16 @@ fn config_text(c: &Config) -> String {
 }
 
 pub fn diff(config_path: &Path, args: &DiffArgs) -> Result<ExitCode> {
-    let renderer = Renderer::new(args.common.templates.as_deref())?;
     let secrets_dir = args
         .common
         .secrets_dir
         .clone()
         .unwrap_or_else(|| crate::default_secrets_dir(config_path));
-    let [a, b] = crate::parallel::map(&[&args.a, &args.b], |name| {
-        render_side(config_path, name, &secrets_dir, &renderer)
-    })
+    let [a, b] = crate::parallel::map_with(
+        &[&args.a, &args.b],
+        || Renderer::new(args.common.templates.as_deref()),
+        |renderer, name| render_side(config_path, name, &secrets_dir, renderer),
+    )?
     .try_into()
     .unwrap_or_else(|_| unreachable!("two sides in, two out"));
     let (a, b) = (a?, b?);
