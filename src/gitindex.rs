@@ -11,7 +11,7 @@
 //!
 //! Format: <https://git-scm.com/docs/index-format> (versions 2, 3 and 4).
 
-use std::path::{Component, Path};
+use std::path::{Component, Path, PathBuf};
 
 /// Variables that change where git finds the repository, its work tree or its index.
 pub const GIT_ENV: &[&str] = &[
@@ -33,19 +33,7 @@ pub fn tracked_under(dir: &Path) -> Option<Vec<String>> {
     if GIT_ENV.iter().any(|v| std::env::var_os(v).is_some()) {
         return None;
     }
-    // The nearest existing ancestor, resolved as git resolves its working directory
-    // (symbolic links followed), plus the components below it that do not exist yet.
-    let absolute = std::path::absolute(dir).ok()?;
-    let mut base = absolute.as_path();
-    let mut missing: Vec<&std::ffi::OsStr> = Vec::new();
-    while !base.exists() {
-        let Some(Component::Normal(name)) = base.components().next_back() else {
-            return None;
-        };
-        missing.push(name);
-        base = base.parent()?;
-    }
-    let base = std::fs::canonicalize(base).ok()?;
+    let (base, resolved) = resolve(dir)?;
     let base_device = device(&base)?;
     let mut root = None;
     for candidate in base.ancestors() {
@@ -63,6 +51,15 @@ pub fn tracked_under(dir: &Path) -> Option<Vec<String>> {
     let Some((root, git_dir)) = root else {
         return Some(Vec::new());
     };
+    // Git only takes a `.git` directory that looks like a repository (and otherwise keeps
+    // looking further up); one that shares another repository's objects (`commondir`)
+    // is a linked worktree. Either way: ask git.
+    let is = |name: &str, dir: bool| {
+        std::fs::symlink_metadata(git_dir.join(name)).is_ok_and(|m| m.is_dir() == dir)
+    };
+    if !is("HEAD", false) || !is("objects", true) || !is("refs", true) || is("commondir", false) {
+        return None;
+    }
     // Git stops looking at a filesystem boundary; so do we, by asking git.
     if device(&root)? != base_device {
         return None;
@@ -75,17 +72,22 @@ pub fn tracked_under(dir: &Path) -> Option<Vec<String>> {
         "splitindex",
         "sparse",
         "include",
+        // Paths compared other than byte for byte.
+        "ignorecase",
+        "precomposeunicode",
     ]
     .iter()
     .any(|k| config.contains(k))
     {
         return None;
     }
-    let mut prefix = base.strip_prefix(&root).ok()?.to_path_buf();
-    for name in missing.iter().rev() {
-        prefix.push(name);
-    }
+    let prefix = resolved.strip_prefix(&root).ok()?;
     let prefix = prefix.to_str()?.replace('\\', "/");
+    // Byte-for-byte comparison is only safe for ASCII (Unicode normalisation differs
+    // between filesystems and the index).
+    if !prefix.is_ascii() {
+        return None;
+    }
     let index = match std::fs::read(git_dir.join("index")) {
         Ok(bytes) => bytes,
         // A repository where nothing was ever added has no index yet.
@@ -93,21 +95,46 @@ pub fn tracked_under(dir: &Path) -> Option<Vec<String>> {
         Err(_) => return None,
     };
     let paths = parse(&index)?;
-    let mut under: Vec<String> = paths
-        .iter()
-        .filter_map(|p| {
-            let p = std::str::from_utf8(p).ok()?;
-            if prefix.is_empty() {
-                Some(p.to_string())
-            } else {
-                p.strip_prefix(prefix.as_str())?
-                    .strip_prefix('/')
-                    .map(str::to_string)
-            }
-        })
-        .collect();
+    let mut under: Vec<String> = Vec::new();
+    for path in &paths {
+        // A name that is not UTF-8 cannot be compared with ours: ask git.
+        let path = std::str::from_utf8(path).ok()?;
+        let rest = if prefix.is_empty() {
+            Some(path)
+        } else {
+            path.strip_prefix(prefix.as_str())
+                .and_then(|r| r.strip_prefix('/'))
+        };
+        under.extend(rest.map(str::to_string));
+    }
     under.dedup();
     Some(under)
+}
+
+/// `dir` as git sees it: its nearest existing ancestor with symbolic links resolved (as
+/// git resolves its working directory), and that ancestor joined with the components of
+/// `dir` below it, which do not exist yet. `None` for a dangling symbolic link on the
+/// way (it "does not exist" but leads somewhere) or a `..` below the existing part.
+pub fn resolve(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let absolute = std::path::absolute(dir).ok()?;
+    let mut base = absolute.as_path();
+    let mut missing: Vec<&std::ffi::OsStr> = Vec::new();
+    while !base.exists() {
+        let Some(Component::Normal(name)) = base.components().next_back() else {
+            return None;
+        };
+        if std::fs::symlink_metadata(base).is_ok() {
+            return None;
+        }
+        missing.push(name);
+        base = base.parent()?;
+    }
+    let base = std::fs::canonicalize(base).ok()?;
+    let mut resolved = base.clone();
+    for name in missing.iter().rev() {
+        resolved.push(name);
+    }
+    Some((base, resolved))
 }
 
 /// The filesystem a path is on (`None` where that cannot be told: then git is asked).
@@ -180,11 +207,13 @@ pub fn parse(index: &[u8]) -> Option<Vec<Vec<u8>>> {
         previous.clone_from(&path);
         paths.push(path);
     }
-    // Extensions: a split index ("link") keeps entries in another file, a sparse index
-    // ("sdir") folds directories into single entries. Either way: ask git.
+    // Extensions. Those whose signature starts with an upper-case letter are optional
+    // (caches); any other one changes what the entries mean, e.g. a split index ("link")
+    // keeps entries in another file and a sparse index ("sdir") folds directories into
+    // single entries: ask git.
     while r.at < r.bytes.len() {
         let signature = r.take(4)?;
-        if signature == b"link" || signature == b"sdir" {
+        if !signature[0].is_ascii_uppercase() {
             return None;
         }
         let size = usize::try_from(r.u32()?).ok()?;

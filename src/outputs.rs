@@ -106,7 +106,7 @@ impl Outputs {
     /// pre-commit hook costs no disk writes.
     pub fn write(&self, dir: &Path) -> Result<Written> {
         let on_disk = check_replaceable(dir, self)?;
-        if self.matches(&on_disk) {
+        if self.matches(dir, &on_disk) {
             return Ok(Written::Unchanged);
         }
         let parent = match dir.parent() {
@@ -167,11 +167,31 @@ impl Outputs {
         Ok(Written::Replaced)
     }
 
-    /// Whether the files `on_disk` (from `check_replaceable`) are exactly these outputs,
-    /// byte for byte and with the modes `write` gives them, plus preserved files.
-    fn matches(&self, on_disk: &[(String, PathBuf)]) -> bool {
+    /// Whether the files `on_disk` in `dir` (from `check_replaceable`) are exactly these
+    /// outputs, byte for byte and with the modes `write` gives them (under this process's
+    /// umask), plus preserved files, in real directories (a symbolic link anywhere in the
+    /// tree is a difference: the swap replaces it with what `write` builds).
+    #[cfg(unix)]
+    fn matches(&self, dir: &Path, on_disk: &[(String, PathBuf)]) -> bool {
+        use std::os::unix::fs::PermissionsExt;
+        let real_dir = |p: &Path| fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+        if !real_dir(dir) {
+            return false;
+        }
+        let umask = umask();
+        let mut checked_dirs: Vec<&str> = Vec::new();
         let mut count = 0;
         for (rel, path) in on_disk {
+            let mut parent = rel.as_str();
+            while let Some((up, _)) = parent.rsplit_once('/') {
+                if !checked_dirs.contains(&up) {
+                    if !real_dir(&dir.join(up)) {
+                        return false;
+                    }
+                    checked_dirs.push(up);
+                }
+                parent = up;
+            }
             if self.preserve.contains(rel) {
                 continue;
             }
@@ -179,14 +199,10 @@ impl Outputs {
                 return false;
             };
             count += 1;
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                let want = if f.secret { 0o600 } else { 0o644 };
-                match fs::symlink_metadata(path) {
-                    Ok(m) if m.is_file() && m.permissions().mode() & 0o777 == want => {}
-                    _ => return false,
-                }
+            let want = if f.secret { 0o600 } else { 0o644 } & !umask;
+            match fs::symlink_metadata(path) {
+                Ok(m) if m.is_file() && m.permissions().mode() & 0o777 == want => {}
+                _ => return false,
             }
             match fs::read(path) {
                 Ok(bytes) if bytes == f.contents.as_bytes() => {}
@@ -195,6 +211,27 @@ impl Outputs {
         }
         count == self.files.len()
     }
+
+    /// Without Unix modes and `lstat` semantics to compare, every render writes.
+    #[cfg(not(unix))]
+    fn matches(&self, _: &Path, _: &[(String, PathBuf)]) -> bool {
+        false
+    }
+}
+
+/// This process's file mode creation mask (Linux reports it in /proc; elsewhere the
+/// usual 022 is assumed, and a wrong guess only costs a rewrite).
+#[cfg(unix)]
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
 }
 
 /// What `Outputs::write` did.
@@ -206,113 +243,95 @@ pub enum Written {
     Unchanged,
 }
 
-/// The files under an output directory that git tracks, asked of git once per render and
-/// started before rendering, so that git runs while the outputs are rendered.
+/// Which secret-bearing outputs git tracks at their destination (writing them would put
+/// plaintext secrets into the next commit). Started before rendering: the index reader
+/// answers for the whole directory at once; where it leaves the layout to git, git is
+/// asked per secret-bearing file once the outputs are known.
 pub enum TrackedQuery {
     /// Read from the index file (`gitindex`): the tracked paths under the directory.
     Known(Vec<String>),
-    /// `git ls-files` running in `cwd` (it prints paths relative to it) for the
-    /// directory `dir` (both absolute).
-    Asked {
-        child: std::process::Child,
-        cwd: PathBuf,
-        dir: PathBuf,
-    },
-    /// Git could not be asked (not installed): nothing is known to be tracked.
-    Unknown,
+    /// Ask `git ls-files --error-unmatch`, run in `cwd`, about files under `dir` (both
+    /// with symbolic links resolved, so git and we name the same files).
+    AskGit { cwd: PathBuf, dir: PathBuf },
 }
 
 impl TrackedQuery {
-    /// Start asking git which files under `dir` it tracks. The index file answers in
-    /// the common layout (no process at all); otherwise git is started.
     pub fn start(dir: &Path) -> TrackedQuery {
         if let Some(paths) = crate::gitindex::tracked_under(dir) {
             return TrackedQuery::Known(paths);
         }
+        let (existing, resolved) = crate::gitindex::resolve(dir).unwrap_or_else(|| {
+            let absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+            (PathBuf::from("."), absolute)
+        });
         // Git runs where the repository is found: in the nearest existing ancestor of
         // `dir`, unless the environment names the repository, which then applies from
         // the working directory, as for any git command the user runs.
         let from_env = crate::gitindex::GIT_ENV
             .iter()
             .any(|v| std::env::var_os(v).is_some());
-        let mut cwd = if from_env {
+        let cwd = if from_env {
             PathBuf::from(".")
         } else {
-            dir.to_path_buf()
+            existing
         };
-        while !cwd.exists() {
-            match cwd.parent() {
-                Some(p) if !p.as_os_str().is_empty() => cwd = p.to_path_buf(),
-                _ => cwd = PathBuf::from("."),
-            }
-        }
-        let (Ok(cwd), Ok(dir)) = (std::path::absolute(&cwd), std::path::absolute(dir)) else {
-            return TrackedQuery::Unknown;
-        };
-        // A file git tracks stays tracked when its working copy is deleted: the index is
-        // what counts, so the pathspec may name a directory that does not exist.
-        let child = std::process::Command::new("git")
-            .arg("-C")
-            .arg(&cwd)
-            .args(["ls-files", "-z", "--"])
-            .arg(&dir)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::null())
-            .spawn();
-        match child {
-            Ok(child) => TrackedQuery::Asked { child, cwd, dir },
-            Err(_) => TrackedQuery::Unknown,
-        }
+        TrackedQuery::AskGit { cwd, dir: resolved }
     }
 
-    /// The secret-bearing outputs that git tracks at their destination (writing them
-    /// would put plaintext secrets into the next commit). Empty outside a git work tree
-    /// or when git is not installed.
-    pub fn secret_files(self, outputs: &Outputs) -> Vec<String> {
-        let tracked: Vec<String> = match self {
-            TrackedQuery::Known(paths) => paths,
-            TrackedQuery::Unknown => Vec::new(),
-            TrackedQuery::Asked { child, cwd, dir } => match child.wait_with_output() {
-                Ok(out) if out.status.success() => out
-                    .stdout
-                    .split(|b| *b == 0)
-                    .filter_map(|p| std::str::from_utf8(p).ok())
-                    .filter_map(|p| {
-                        // Git prints `../x` for paths outside its working directory.
-                        let full = lexical(&cwd.join(p));
-                        let rel = full.strip_prefix(lexical(&dir)).ok()?;
-                        Some(rel.to_string_lossy().replace('\\', "/"))
-                    })
-                    .collect(),
-                // Not a work tree (or git failed): nothing is known to be tracked.
-                _ => Vec::new(),
-            },
-        };
-        let tracked: std::collections::BTreeSet<&str> =
-            tracked.iter().map(String::as_str).collect();
-        outputs
-            .files
-            .iter()
-            .filter(|(rel, f)| f.secret && tracked.contains(rel.as_str()))
-            .map(|(rel, _)| rel.clone())
-            .collect()
-    }
-}
-
-/// `path` with `.` and `..` components resolved as text (no symbolic links followed).
-fn lexical(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            std::path::Component::ParentDir => {
-                out.pop();
+    /// The secret-bearing outputs that git tracks. Outside a git work tree, outside the
+    /// repository or without git installed: none. Any other failure of git is an error:
+    /// whether a secret would reach a commit is not guessed.
+    pub fn secret_files(self, outputs: &Outputs) -> Result<Vec<String>> {
+        let secret = outputs.files.iter().filter(|(_, f)| f.secret);
+        match self {
+            TrackedQuery::Known(paths) => {
+                let tracked: std::collections::BTreeSet<&str> =
+                    paths.iter().map(String::as_str).collect();
+                Ok(secret
+                    .filter(|(rel, _)| tracked.contains(rel.as_str()))
+                    .map(|(rel, _)| rel.clone())
+                    .collect())
             }
-            std::path::Component::CurDir => {}
-            other => out.push(other),
+            TrackedQuery::AskGit { cwd, dir } => {
+                let mut tracked = Vec::new();
+                for (rel, _) in secret {
+                    let path = dir.join(rel);
+                    let asked = std::process::Command::new("git")
+                        .arg("-C")
+                        .arg(&cwd)
+                        .args(["ls-files", "--error-unmatch", "--"])
+                        .arg(&path)
+                        .stdin(std::process::Stdio::null())
+                        .stdout(std::process::Stdio::null())
+                        .stderr(std::process::Stdio::piped())
+                        .output();
+                    let Ok(out) = asked else {
+                        // Git is not installed: nothing can be tracked.
+                        continue;
+                    };
+                    let said = String::from_utf8_lossy(&out.stderr);
+                    match out.status.code() {
+                        Some(0) => tracked.push(rel.clone()),
+                        // `--error-unmatch`: not tracked.
+                        Some(1) => {}
+                        _ if said.contains("not a git repository")
+                            || said.contains("outside repository") => {}
+                        _ => {
+                            return Err(Error::refused(
+                                format!(
+                                    "cannot tell whether git tracks `{}`: {}",
+                                    path.display(),
+                                    said.lines().next().unwrap_or("git failed").trim()
+                                ),
+                                Some("fix what git reports (e.g. `git config --global --add safe.directory <repo>`), or pass --allow-tracked-secrets".into()),
+                            ));
+                        }
+                    }
+                }
+                Ok(tracked)
+            }
         }
     }
-    out
 }
 
 /// Create `path` with `f`'s contents and mode; the caller flushes the returned file.
@@ -598,6 +617,13 @@ mod tests {
             );
         }
         assert!(!dir.join("old.yml").exists());
+        // Identical files reached through a symbolic link are not the tree `write`
+        // builds: the link is replaced by a real directory.
+        let elsewhere = tmp.path().join("elsewhere");
+        fs::rename(dir.join("sub"), &elsewhere).unwrap();
+        std::os::unix::fs::symlink(&elsewhere, dir.join("sub")).unwrap();
+        assert_eq!(with_preserved.write(&dir).unwrap(), Written::Replaced);
+        assert!(!fs::symlink_metadata(dir.join("sub")).unwrap().is_symlink());
     }
 
     #[test]

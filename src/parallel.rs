@@ -59,14 +59,23 @@ pub fn map_with<S: Send + Sync, E, T: Sync, R: Send>(
                 })
             })
             .collect();
-        let failed = match setup() {
-            Ok(state) => {
+        // Whatever happens in `setup`, a panic included, the helpers get an answer:
+        // otherwise they would wait for ever and the scope with them.
+        let failed = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(setup)) {
+            Ok(Ok(state)) => {
                 let _ = shared.set(Some(state));
                 None
             }
-            Err(e) => {
+            Ok(Err(e)) => {
                 let _ = shared.set(None);
                 Some(e)
+            }
+            Err(panic) => {
+                let _ = shared.set(None);
+                for helper in helpers {
+                    let _ = helper.join();
+                }
+                std::panic::resume_unwind(panic);
             }
         };
         let mut all = work();
@@ -123,7 +132,7 @@ fn avoid_cpu(cpu: Option<usize>) {
 fn avoid_cpu(_: Option<usize>) {}
 
 /// The value of `cell` once it is set: spinning for a few milliseconds (what a setup
-/// takes), then yielding the core between looks.
+/// takes), then sleeping briefly between looks.
 fn wait_for<V>(cell: &OnceLock<V>) -> &V {
     let started = Instant::now();
     loop {
@@ -133,7 +142,7 @@ fn wait_for<V>(cell: &OnceLock<V>) -> &V {
         if started.elapsed() < Duration::from_millis(5) {
             std::hint::spin_loop();
         } else {
-            std::thread::yield_now();
+            std::thread::sleep(Duration::from_micros(200));
         }
     }
 }
@@ -162,6 +171,18 @@ mod tests {
         let ok = || Ok::<u8, ()>(2);
         assert_eq!(map_with(&[] as &[u8], ok, |k, b| b * k), Ok(Vec::new()));
         assert_eq!(map_with(&[7], ok, |k, b| b * k), Ok(vec![14]));
+    }
+
+    #[test]
+    fn a_panicking_setup_panics_instead_of_hanging() {
+        let outcome = std::panic::catch_unwind(|| {
+            map_with(
+                &[1, 2, 3, 4],
+                || -> Result<u8, ()> { panic!("setup broke") },
+                |_, n| n * 2,
+            )
+        });
+        assert!(outcome.is_err());
     }
 
     #[test]

@@ -233,6 +233,32 @@ fn unusual_layouts_are_left_to_git() {
         "sha256"
     );
 
+    // A `.git` directory that is no repository (git looks further up): the repository
+    // above tracks `deploy/prod/.env`, which git reports and the reader leaves to git.
+    let tmp = tempfile::tempdir().unwrap();
+    repo(tmp.path());
+    fs::create_dir(tmp.path().join("deploy/.git")).unwrap();
+    let listed = git(
+        &tmp.path().join("deploy"),
+        &["ls-files", "-z", "--", "prod"],
+    );
+    assert!(String::from_utf8_lossy(&listed).contains("prod/.env"));
+    assert_eq!(
+        tracked_under(&tmp.path().join("deploy/prod")),
+        None,
+        "stray .git"
+    );
+
+    // Case-insensitive path matching.
+    let tmp = tempfile::tempdir().unwrap();
+    repo(tmp.path());
+    git(tmp.path(), &["config", "core.ignoreCase", "true"]);
+    assert_eq!(
+        tracked_under(&tmp.path().join("deploy/prod")),
+        None,
+        "ignorecase"
+    );
+
     // A sparse index folds directories into single entries.
     let tmp = tempfile::tempdir().unwrap();
     repo(tmp.path());

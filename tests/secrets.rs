@@ -290,6 +290,40 @@ fn secret_files_are_git_ignored_and_never_written_where_git_tracks_them() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("deploy/base/.env"));
+    // The same from outside the work tree, with the repository and work tree named by
+    // the environment (git then prints paths relative to the work tree, not to us).
+    let o = Command::new(env!("CARGO_BIN_EXE_logto-deploy"))
+        .current_dir(dir.parent().unwrap())
+        .arg("-c")
+        .arg(dir.join("logto.toml"))
+        .arg("render")
+        .env("GIT_DIR", dir.join(".git"))
+        .env("GIT_WORK_TREE", &dir)
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(String::from_utf8_lossy(&o.stderr).contains("deploy/base/.env"));
+    // When git cannot answer (here: an unreadable index it is pointed at), the render
+    // refuses instead of guessing.
+    fs::write(dir.join("garbage-index"), "not an index").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_logto-deploy"))
+        .current_dir(&dir)
+        .arg("render")
+        .env("GIT_INDEX_FILE", dir.join("garbage-index"))
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("cannot tell whether git tracks"),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(!dir.join("deploy/base").exists(), "nothing written");
     ok(&dir, &["render", "--allow-tracked-secrets"]);
     // Untracked again: renders as usual.
     git(&["rm", "-q", "-f", "--cached", "deploy/base/.env"]);

@@ -355,7 +355,8 @@ fn render(config_path: &Path, args: &RenderArgs) -> Result<ExitCode> {
         .unwrap_or_else(|| crate::default_secrets_dir(config_path));
     // Git runs while the outputs are rendered; its answer is read before anything is
     // written.
-    let tracked = args.stdout.is_none().then(|| TrackedQuery::start(&out_dir));
+    let tracked = (args.stdout.is_none() && !args.allow_tracked_secrets)
+        .then(|| TrackedQuery::start(&out_dir));
     let profile = config.profile_name().to_string();
     let mut progress = |alg: &str| {
         // RSA-4096 takes seconds: say what is happening.
@@ -373,10 +374,11 @@ fn render(config_path: &Path, args: &RenderArgs) -> Result<ExitCode> {
         eprintln!("warning: {w}");
     }
     // Before anything is written, the store included.
-    let tracked = tracked
-        .map(|query| query.secret_files(&rendered.outputs))
-        .unwrap_or_default();
-    if !tracked.is_empty() && !args.allow_tracked_secrets {
+    let tracked = match tracked {
+        Some(query) => query.secret_files(&rendered.outputs)?,
+        None => Vec::new(),
+    };
+    if !tracked.is_empty() {
         return Err(Error::refused(
             format!(
                 "refusing to write plaintext secrets to files git tracks: {}",

@@ -213,9 +213,14 @@ fn nginx_value(value: &Value) -> std::result::Result<String, String> {
 fn comment_filter(text: &str) -> Value {
     let clean: String = text
         .chars()
-        // Line separators some YAML 1.1 readers break on count as control characters too.
+        // Line separators some YAML 1.1 readers break on count as control characters too,
+        // and so do the noncharacters YAML refuses anywhere in a stream.
         .map(|c| {
-            let breaks = c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{feff}');
+            let breaks = c.is_control()
+                || matches!(
+                    c,
+                    '\u{2028}' | '\u{2029}' | '\u{feff}' | '\u{fffe}' | '\u{ffff}'
+                );
             if breaks && c != '\n' {
                 '?'
             } else {
@@ -591,5 +596,10 @@ mod tests {
             comment_filter("x\u{2028}y\u{85}z").as_str().unwrap(),
             "# x?y?z"
         );
+        let odd = comment_filter("a\u{fffe}b\u{ffff}c\u{feff}d\u{7f}e");
+        assert_eq!(odd.as_str().unwrap(), "# a?b?c?d?e");
+        // Whatever the text, the comment parses as YAML.
+        let text = format!("{}\nkey: value\n", odd.as_str().unwrap());
+        assert!(serde_yaml::from_str::<serde_yaml::Value>(&text).is_ok());
     }
 }

@@ -108,6 +108,13 @@ fn inspect(pem: &str, arithmetic: bool) -> Result<KeyAlgorithm, String> {
         let garbled = || "the PEM does not decode as a P-256 or P-384 private key".to_string();
         let curve = info.algorithm.parameters_oid().map_err(|_| garbled())?;
         let key = sec1::EcPrivateKey::from_der(info.private_key).map_err(|_| garbled())?;
+        // The curve named inside the key, if any, must be the one named outside it.
+        if key
+            .parameters
+            .is_some_and(|p| p.named_curve() != Some(curve))
+        {
+            return Err(garbled());
+        }
         // `from_slice` refuses a zero scalar and one outside the curve's order;
         // `from_sec1_der` also derives the public key and compares the embedded one.
         let valid = match (curve, arithmetic) {
@@ -122,6 +129,9 @@ fn inspect(pem: &str, arithmetic: bool) -> Result<KeyAlgorithm, String> {
             (true, _) => Ok(KeyAlgorithm::EcP256),
             (false, _) => Err(garbled()),
         };
+    }
+    if info.algorithm.oid == RSA_OID && info.algorithm.parameters.is_some_and(|p| !p.is_null()) {
+        return Err("RSA algorithm parameters must be NULL (RFC 8017)".into());
     }
     if info.algorithm.oid != RSA_OID {
         return Err(
@@ -163,10 +173,15 @@ fn rsa_arithmetic(key: &rsa::pkcs1::RsaPrivateKey) -> Result<(), &'static str> {
     if e < BigUint::from(3u8) || e > max_e || &e % 2u8 == BigUint::from(0u8) || e >= n {
         return Err("public exponent out of range");
     }
-    if p <= one || q <= one || &p * &q != n {
+    // Every component below the modulus (or its prime) before anything is multiplied:
+    // a hand-edited key cannot make the checks slow.
+    if p <= one || q <= one || p >= n || q >= n || &p * &q != n {
         return Err("the primes do not multiply to the modulus");
     }
     let (p1, q1) = (&p - &one, &q - &one);
+    if d >= n || int(key.exponent1) >= p1 || int(key.exponent2) >= q1 || int(key.coefficient) >= p {
+        return Err("a private component is out of range");
+    }
     let de = &d * &e;
     if &de % &p1 != one || &de % &q1 != one {
         return Err("the private exponent does not invert the public one");
@@ -348,6 +363,16 @@ mod tests {
                     "{name}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn oversized_rsa_components_are_refused_before_any_arithmetic() {
+        let k = signing_key(&mut rng(), KeyAlgorithm::Rsa(2048));
+        for i in [2, 3, 7] {
+            let bad = rsa_with(&k, |parts| parts[i] = vec![0x7f; 4096]);
+            let err = inspect_key(&bad).expect_err("oversized");
+            assert!(err.starts_with("invalid RSA key"), "{err}");
         }
     }
 
