@@ -280,50 +280,41 @@ fn secret_files_are_git_ignored_and_never_written_where_git_tracks_them() {
         String::from_utf8_lossy(&o.stderr)
     );
     assert!(!dir.join("deploy/base").exists(), "nothing written");
+    // A render that must be refused, run from `cwd` with extra environment; its stderr.
+    let refused = |cwd: &Path, env: &[(&str, &std::ffi::OsStr)]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_logto-deploy"))
+            .current_dir(cwd)
+            .arg("-c")
+            .arg(dir.join("logto.toml"))
+            .arg("render")
+            .envs(env.iter().copied())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(1), "{err}");
+        assert!(!dir.join("deploy/base").exists(), "nothing written");
+        err
+    };
+    let git_dir = dir.join(".git");
     // Where the repository is given by the environment, git itself is asked (the index
     // reader leaves such layouts to git): the same answer.
-    let o = Command::new(env!("CARGO_BIN_EXE_logto-deploy"))
-        .current_dir(&dir)
-        .arg("render")
-        .env("GIT_DIR", dir.join(".git"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&o.stderr).contains("deploy/base/.env"));
+    let err = refused(&dir, &[("GIT_DIR", git_dir.as_os_str())]);
+    assert!(err.contains("deploy/base/.env"), "{err}");
     // The same from outside the work tree, with the repository and work tree named by
     // the environment (git then prints paths relative to the work tree, not to us).
-    let o = Command::new(env!("CARGO_BIN_EXE_logto-deploy"))
-        .current_dir(dir.parent().unwrap())
-        .arg("-c")
-        .arg(dir.join("logto.toml"))
-        .arg("render")
-        .env("GIT_DIR", dir.join(".git"))
-        .env("GIT_WORK_TREE", &dir)
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(1),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(String::from_utf8_lossy(&o.stderr).contains("deploy/base/.env"));
+    let outside = dir.parent().unwrap();
+    let env = [
+        ("GIT_DIR", git_dir.as_os_str()),
+        ("GIT_WORK_TREE", dir.as_os_str()),
+    ];
+    let err = refused(outside, &env);
+    assert!(err.contains("deploy/base/.env"), "{err}");
     // When git cannot answer (here: an unreadable index it is pointed at), the render
     // refuses instead of guessing.
-    fs::write(dir.join("garbage-index"), "not an index").unwrap();
-    let o = Command::new(env!("CARGO_BIN_EXE_logto-deploy"))
-        .current_dir(&dir)
-        .arg("render")
-        .env("GIT_INDEX_FILE", dir.join("garbage-index"))
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        String::from_utf8_lossy(&o.stderr).contains("cannot tell whether git tracks"),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    assert!(!dir.join("deploy/base").exists(), "nothing written");
+    let garbage = dir.join("garbage-index");
+    fs::write(&garbage, "not an index").unwrap();
+    let err = refused(&dir, &[("GIT_INDEX_FILE", garbage.as_os_str())]);
+    assert!(err.contains("cannot tell whether git tracks"), "{err}");
     ok(&dir, &["render", "--allow-tracked-secrets"]);
     // Untracked again: renders as usual.
     git(&["rm", "-q", "-f", "--cached", "deploy/base/.env"]);
