@@ -4,10 +4,12 @@
 //! costs a process start on every render; reading `.git/index` costs a file read. This
 //! reader answers only in the plain, common layout and says "ask git" (`None`) for
 //! everything else: environment variables that move the repository or its index, a
-//! `.git` file (worktrees, submodules), a repository on another filesystem, an index in
-//! split or sparse form, SHA-256 repositories, configured work trees, and any index it
-//! does not fully understand. `tests/gitindex.rs` holds it to `git ls-files` on
-//! repositories of every index version.
+//! `.git` file (worktrees, submodules) or a `.git` directory that is no repository, a
+//! repository on another filesystem, an index in split or sparse form or with an unknown
+//! mandatory extension, SHA-256 repositories, configured work trees, repository config
+//! that compares paths other than byte for byte (`ignorecase`, `precomposeunicode`) or
+//! includes other files, non-ASCII directory names and non-UTF-8 index entries.
+//! `tests/gitindex.rs` holds it to `git ls-files` on repositories of every index version.
 //!
 //! Format: <https://git-scm.com/docs/index-format> (versions 2, 3 and 4).
 
