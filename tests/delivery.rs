@@ -122,7 +122,7 @@ fn key_files_hold_the_signing_keys_privately() {
     assert!(
         !fs::read_to_string(out.join(".env"))
             .unwrap()
-            .contains("PRIVATE KEY"),
+            .contains(&logto_deploy::secrets::generate::pem_armour().0),
         "no key material in .env"
     );
     let json: serde_json::Value =

@@ -48,10 +48,18 @@ pub fn vault_kek(rng: &mut impl CryptoRngCore) -> String {
 }
 
 /// The armour of an unencrypted PKCS#8 PEM key (what Logto itself writes).
-pub const PEM_HEADER: &str = "-----BEGIN PRIVATE KEY-----";
-pub const PEM_FOOTER: &str = "-----END PRIVATE KEY-----";
+/// The armour lines of an unencrypted PKCS#8 PEM key, from the label the pkcs8 crate
+/// defines (`der::pem::PemLabel`), so that the armour is spelled in one place only.
+pub fn pem_armour() -> (String, String) {
+    use rsa::pkcs8::der::pem::PemLabel;
+    let label = rsa::pkcs8::PrivateKeyInfo::PEM_LABEL;
+    (
+        format!("-----BEGIN {label}-----"),
+        format!("-----END {label}-----"),
+    )
+}
 
-/// A private signing key as unencrypted PKCS#8 PEM (`BEGIN PRIVATE KEY`), LF line endings.
+/// A private signing key as unencrypted PKCS#8 PEM, LF line endings.
 pub fn signing_key(rng: &mut impl CryptoRngCore, alg: KeyAlgorithm) -> String {
     let pem = match alg {
         KeyAlgorithm::Rsa(bits) => rsa::RsaPrivateKey::new(rng, bits as usize)
@@ -93,8 +101,9 @@ fn inspect(pem: &str, arithmetic: bool) -> Result<KeyAlgorithm, String> {
     const EC_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
     const P256_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
     const P384_OID: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
-    let not_pkcs8 = || format!("not an unencrypted PKCS#8 PEM key (`{PEM_HEADER}`)");
-    if !pem.starts_with(&format!("{PEM_HEADER}\n")) || !pem.trim_end().ends_with(PEM_FOOTER) {
+    let (header, footer) = pem_armour();
+    let not_pkcs8 = || format!("not an unencrypted PKCS#8 PEM key (`{header}`)");
+    if !pem.starts_with(&format!("{header}\n")) || !pem.trim_end().ends_with(&footer) {
         return Err(not_pkcs8());
     }
     let (label, der) = rsa::pkcs8::der::pem::decode_vec(pem.as_bytes())
@@ -221,7 +230,8 @@ mod tests {
     fn ec_keys_are_pkcs8_and_inspectable() {
         let mut r = rng();
         let k = signing_key(&mut r, KeyAlgorithm::EcP384);
-        assert!(k.starts_with(&format!("{PEM_HEADER}\n")));
+        let (header, _) = pem_armour();
+        assert!(k.starts_with(&format!("{header}\n")));
         assert_eq!(inspect_key(&k).unwrap(), KeyAlgorithm::EcP384);
         let k = signing_key(&mut r, KeyAlgorithm::EcP256);
         assert_eq!(inspect_key(&k).unwrap(), KeyAlgorithm::EcP256);
@@ -230,8 +240,9 @@ mod tests {
     #[test]
     fn rsa_keys_are_pkcs8_and_inspectable() {
         let k = signing_key(&mut rng(), KeyAlgorithm::Rsa(2048));
-        assert!(k.starts_with(&format!("{PEM_HEADER}\n")));
-        assert!(k.ends_with(&format!("{PEM_FOOTER}\n")));
+        let (header, footer) = pem_armour();
+        assert!(k.starts_with(&format!("{header}\n")));
+        assert!(k.ends_with(&format!("{footer}\n")));
         assert_eq!(inspect_key(&k).unwrap(), KeyAlgorithm::Rsa(2048));
     }
 
@@ -248,7 +259,7 @@ mod tests {
         }
         let k = signing_key(&mut r, KeyAlgorithm::Rsa(2048));
         let lines: Vec<&str> = k.lines().collect();
-        let truncated = format!("{}\n{}\n{PEM_FOOTER}\n", lines[0], lines[1]);
+        let truncated = format!("{}\n{}\n{}\n", lines[0], lines[1], pem_armour().1);
         assert!(inspect_key_structure(&truncated).is_err());
         // EC: well-formed DER whose private scalar is out of range (all ones is above the
         // order of either curve), and a truncated PEM.
@@ -275,7 +286,7 @@ mod tests {
             );
             assert!(inspect_key(&bad).is_err());
             let lines: Vec<&str> = k.lines().collect();
-            let truncated = format!("{}\n{}\n{PEM_FOOTER}\n", lines[0], lines[1]);
+            let truncated = format!("{}\n{}\n{}\n", lines[0], lines[1], pem_armour().1);
             assert!(
                 inspect_key_structure(&truncated).is_err(),
                 "{alg:?} truncated"
@@ -286,7 +297,7 @@ mod tests {
     /// A generated RSA key with one PKCS#1 component replaced (by `edit`), re-armoured.
     fn rsa_with(pem: &str, edit: impl Fn(&mut Vec<Vec<u8>>)) -> String {
         use rsa::pkcs1::der::{Decode, Encode};
-        let (_, der) = rsa::pkcs8::der::pem::decode_vec(pem.as_bytes()).unwrap();
+        let (label, der) = rsa::pkcs8::der::pem::decode_vec(pem.as_bytes()).unwrap();
         let info = rsa::pkcs8::PrivateKeyInfo::from_der(&der).unwrap();
         let k = rsa::pkcs1::RsaPrivateKey::from_der(info.private_key).unwrap();
         let mut parts: Vec<Vec<u8>> = [
@@ -320,7 +331,7 @@ mod tests {
         let der = rsa::pkcs8::PrivateKeyInfo::new(info.algorithm, &edited)
             .to_der()
             .unwrap();
-        rsa::pkcs8::der::pem::encode_string("PRIVATE KEY", LineEnding::LF, &der).unwrap()
+        rsa::pkcs8::der::pem::encode_string(label, LineEnding::LF, &der).unwrap()
     }
 
     #[test]
@@ -393,7 +404,7 @@ mod tests {
     fn truncated_keys_are_rejected() {
         let k = signing_key(&mut rng(), KeyAlgorithm::EcP256);
         let lines: Vec<&str> = k.lines().collect();
-        let truncated = format!("{}\n{}\n{PEM_FOOTER}\n", lines[0], &lines[1][..20]);
+        let truncated = format!("{}\n{}\n{}\n", lines[0], &lines[1][..20], pem_armour().1);
         assert!(inspect_key(&truncated).is_err());
         // The deployment guide's broken example: mismatched PKCS#1 / DSA armour.
         let mislabelled = k
